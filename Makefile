@@ -1,0 +1,57 @@
+# cobrowse: the two commands a newcomer needs are `make demo` and `make test`.
+# Each installs what it needs on a fresh machine (Python packages, npm packages,
+# Chromium for the browser tests) and skips what is already there.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: demo test check unit integration e2e bench build deps chromium clean
+
+demo: build
+	$(BIN)/cobrowse demo
+
+test: build chromium check
+	$(BIN)/pytest -q -p no:cacheprovider
+
+check: build
+	$(BIN)/ruff check src tests bench hatch_build.py
+	$(BIN)/ruff format --check src tests bench hatch_build.py
+	$(BIN)/mypy
+	cd client && npx --no-install tsc --noEmit -p .
+
+unit: build
+	$(BIN)/pytest -q tests/unit
+integration: build
+	$(BIN)/pytest -q tests/integration
+e2e: build chromium
+	$(BIN)/pytest -q tests/e2e
+
+bench: build chromium
+	$(BIN)/python -m bench.run
+
+build: deps
+	cd client && node build.mjs
+
+deps: $(VENV)/.installed client/node_modules/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "cobrowse needs Python 3.11 or newer"'
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+client/node_modules/.installed: client/package-lock.json
+	@command -v npm >/dev/null || { echo "cobrowse needs Node.js 18+ and npm to build its client"; exit 1; }
+	cd client && npm ci --no-audit --no-fund
+	touch $@
+
+chromium:
+	@[ -x "$(CHROMIUM)" ] || { echo "Installing Chromium for the browser tests..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
+clean:
+	rm -rf $(VENV) client/node_modules src/cobrowse/web/static/dist

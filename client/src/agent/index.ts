@@ -1,0 +1,139 @@
+// The agent console: join a session by ID, watch the live view, point, exit.
+
+import type { eventWithTime } from "@rrweb/types";
+import {
+  CLOSE_REPLACED,
+  CLOSE_UNAUTHENTICATED,
+  parseFrame,
+  type SessionInfo,
+  type ToAgent,
+} from "../shared/protocol";
+import { MirrorView } from "./view";
+
+const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
+
+function byId<T extends HTMLElement>(id: string): T {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`agent console: #${id} is missing`);
+  return node as T;
+}
+
+class Console {
+  private socket: WebSocket | null = null;
+  private attempts = 0;
+  private session: SessionInfo | null = null;
+  private readonly joinForm = byId<HTMLFormElement>("join-form");
+  private readonly idInput = byId<HTMLInputElement>("session-id");
+  private readonly sessionBar = byId<HTMLElement>("session-bar");
+  private readonly sessionLabel = byId<HTMLElement>("session-label");
+  private readonly sessionState = byId<HTMLElement>("session-state");
+  private readonly status = byId<HTMLElement>("status");
+  private readonly view: MirrorView;
+
+  constructor() {
+    this.view = new MirrorView(byId("view"), byId("stage"), {
+      pointer: (x, y) => this.send({ v: 1, t: "pointer", x, y }),
+      click: (x, y) => this.send({ v: 1, t: "click", x, y }),
+    });
+    this.joinForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const typed = this.idInput.value.trim();
+      if (!typed) return;
+      this.say(`Joining session ${typed}…`);
+      this.send({ v: 1, t: "join", id: typed });
+    });
+    byId<HTMLButtonElement>("exit-session").addEventListener("click", () => this.send({ v: 1, t: "exit" }));
+    this.connect();
+  }
+
+  private connect(): void {
+    const url = new URL("/ws/agent", location.href);
+    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(url);
+    this.socket = socket;
+    socket.addEventListener("open", () => {
+      this.attempts = 0;
+    });
+    socket.addEventListener("message", (message) => {
+      const frame = parseFrame<ToAgent>(message.data);
+      if (frame) this.handle(frame);
+    });
+    socket.addEventListener("close", (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (event.code === CLOSE_UNAUTHENTICATED) {
+        location.reload(); // shows the sign-in form
+        return;
+      }
+      if (event.code === CLOSE_REPLACED) {
+        this.say("This console was opened in another window; continue there.", true);
+        this.view.clear();
+        return;
+      }
+      const delay = RECONNECT_DELAYS_MS[Math.min(this.attempts, RECONNECT_DELAYS_MS.length - 1)];
+      this.attempts += 1;
+      this.say("Connection to the server lost; reconnecting…", true);
+      setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  private handle(frame: ToAgent): void {
+    switch (frame.t) {
+      case "hello":
+        if (frame.session) {
+          this.enter(frame.session);
+          this.say(`Back in co-browse session ${frame.session.id}.`);
+        } else {
+          this.leave();
+          this.say("Ready. Ask the customer for their session ID.");
+        }
+        break;
+      case "joined":
+        this.enter(frame.session);
+        this.say(`Joined co-browse session ${frame.session.id}. Waiting for the customer's page…`);
+        break;
+      case "stream":
+        this.view.add(frame.e as eventWithTime);
+        if (this.view.showing && this.session) this.say(`Viewing the customer's page.`);
+        break;
+      case "pointer":
+        this.view.showCustomerPointer(frame.x, frame.y);
+        break;
+      case "ended":
+        this.leave();
+        this.say(`Session ended: ${frame.text}`, true);
+        break;
+      case "error":
+        this.say(frame.text, true);
+        break;
+    }
+  }
+
+  private enter(session: SessionInfo): void {
+    this.session = session;
+    this.sessionLabel.textContent = session.id;
+    this.sessionState.textContent = "Pointer mode";
+    this.sessionBar.hidden = false;
+    this.joinForm.hidden = true;
+  }
+
+  private leave(): void {
+    this.session = null;
+    this.view.clear();
+    this.sessionBar.hidden = true;
+    this.joinForm.hidden = false;
+    this.idInput.value = "";
+  }
+
+  private say(text: string, important = false): void {
+    if (this.status.textContent === text) return;
+    this.status.textContent = text;
+    this.status.classList.toggle("important", important);
+  }
+
+  private send(frame: object): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+}
+
+new Console();

@@ -1,0 +1,245 @@
+// The customer script: window.Cobrowse (PRODUCT.md §10).
+// Embedded with <script src="https://COBROWSE-SERVER/cobrowse.js" defer></script>.
+// Nothing here may break the host page: every entry point is guarded.
+
+import type { eventWithTime } from "@rrweb/types";
+import {
+  CLOSE_ENDED,
+  POINTER_AWAY,
+  parseFrame,
+  throttle,
+  type SessionInfo,
+  type ToCustomer,
+} from "../shared/protocol";
+import { PageCapture } from "./capture";
+import { Emitter, type Handler } from "./events";
+import { CustomerUI } from "./ui";
+
+interface EndedPayload {
+  reason: string;
+  text: string;
+}
+
+const LOST: EndedPayload = {
+  reason: "connection_lost",
+  text: "The connection to the co-browse server was lost, so the session ended.",
+};
+
+const POINTER_INTERVAL_MS = 40;
+
+class CobrowseClient {
+  private readonly events = new Emitter();
+  private readonly server: URL;
+  private readonly ui: CustomerUI;
+  private readonly capture: PageCapture;
+  private readonly siteCheck: Promise<void>;
+  private socket: WebSocket | null = null;
+  private current: SessionInfo | null = null;
+  private starting: Promise<SessionInfo> | null = null;
+  private removePointerListener: (() => void) | null = null;
+
+  constructor(script: HTMLScriptElement | null) {
+    this.server = new URL(script?.src ?? "/", location.href);
+    this.capture = new PageCapture((event) => this.sendStream(event));
+    const withWidget = script?.dataset.ui !== "none";
+    this.ui = new CustomerUI({ start: () => void this.start().catch(() => undefined), exit: () => this.exit() }, withWidget);
+    this.siteCheck = this.checkSite();
+    this.siteCheck.then(
+      () => {
+        this.ui.showReady();
+        this.events.emit("ready", {}, true);
+      },
+      (error: Error) => console.error(`cobrowse: ${error.message}`),
+    );
+  }
+
+  get session(): SessionInfo | null {
+    return this.current ? { ...this.current } : null;
+  }
+
+  on(event: string, handler: Handler): void {
+    this.events.on(event, handler);
+  }
+
+  off(event: string, handler: Handler): void {
+    this.events.off(event, handler);
+  }
+
+  /** Start a co-browse session; resolves with {id, state} once the server gave it an ID. */
+  start(): Promise<SessionInfo> {
+    if (this.current) return Promise.resolve({ ...this.current });
+    if (this.starting) return this.starting;
+    this.starting = this.siteCheck
+      .then(() => this.open())
+      .finally(() => {
+        this.starting = null;
+      });
+    return this.starting;
+  }
+
+  /** End the current session (if any) for both parties. */
+  exit(): void {
+    if (this.socket && this.socket.readyState === WebSocket.OPEN) {
+      this.send({ v: 1, t: "exit" });
+    } else if (this.current) {
+      this.finish({ reason: "customer_exit", text: "You ended the co-browse session." });
+    }
+  }
+
+  private async checkSite(): Promise<void> {
+    let response: Response;
+    try {
+      response = await fetch(new URL("/customer/config", this.server), { credentials: "omit" });
+    } catch {
+      throw new Error(`cannot reach the co-browse server at ${this.server.origin}; co-browse is off on this page.`);
+    }
+    if (response.status === 403) {
+      throw new Error(
+        `this website (${location.origin}) is not registered with the co-browse server at ` +
+          `${this.server.origin}, so co-browse is off on this page. An administrator can add it with: ` +
+          `cobrowse sites add NAME --origin ${location.origin}`,
+      );
+    }
+    if (!response.ok) {
+      throw new Error(`the co-browse server answered ${response.status}; co-browse is off on this page.`);
+    }
+  }
+
+  private open(): Promise<SessionInfo> {
+    return new Promise((resolve, reject) => {
+      const url = new URL("/ws/customer", this.server);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      const socket = new WebSocket(url);
+      this.socket = socket;
+      let settled = false;
+      socket.addEventListener("open", () => this.send({ v: 1, t: "start" }));
+      socket.addEventListener("message", (message) => {
+        const frame = parseFrame<ToCustomer>(message.data);
+        if (!frame) return;
+        if (frame.t === "session" && !settled) {
+          settled = true;
+          this.current = { ...frame.session };
+          this.ui.showSession(this.current);
+          this.events.emit("sessionStarted", { ...this.current }, true);
+          resolve({ ...this.current });
+          return;
+        }
+        this.handle(frame);
+      });
+      socket.addEventListener("close", (event) => {
+        if (this.socket !== socket) return;
+        this.socket = null;
+        if (!settled) {
+          settled = true;
+          reject(new Error(`cobrowse: the server refused the session (${event.code} ${event.reason}).`));
+        } else if (this.current) {
+          this.finish(event.code === CLOSE_ENDED ? { reason: event.reason, text: "The co-browse session ended." } : LOST);
+        }
+      });
+    });
+  }
+
+  private handle(frame: ToCustomer): void {
+    switch (frame.t) {
+      case "agent_joined":
+        if (!this.current) return;
+        this.current.state = "active";
+        this.ui.showSession(this.current);
+        this.events.emit("agentJoined", { ...this.current }, true);
+        this.capture.start();
+        this.followPointer();
+        break;
+      case "snapshot":
+        this.capture.snapshot();
+        break;
+      case "pointer":
+        this.ui.agentPointer(frame.x, frame.y);
+        break;
+      case "click":
+        this.ui.agentClick(frame.x, frame.y);
+        break;
+      case "ended":
+        this.finish({ reason: frame.reason, text: frame.text });
+        break;
+      case "error":
+        console.warn(`cobrowse: ${frame.text}`);
+        break;
+    }
+  }
+
+  private finish(ended: EndedPayload): void {
+    if (!this.current) return;
+    this.current = null;
+    this.capture.halt();
+    this.removePointerListener?.();
+    this.removePointerListener = null;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000);
+    this.events.unstick("sessionStarted");
+    this.events.unstick("agentJoined");
+    this.ui.showEnded(ended.text);
+    this.events.emit("sessionEnded", ended);
+  }
+
+  private followPointer(): void {
+    if (this.removePointerListener) return;
+    const send = throttle(POINTER_INTERVAL_MS, (x: number, y: number) => this.send({ v: 1, t: "pointer", x, y }));
+    const move = (event: MouseEvent) => send(event.clientX, event.clientY);
+    const leave = (event: MouseEvent) => {
+      if (event.relatedTarget === null) send(POINTER_AWAY, POINTER_AWAY);
+    };
+    document.addEventListener("mousemove", move, { passive: true, capture: true });
+    document.documentElement.addEventListener("mouseleave", leave, { passive: true });
+    this.removePointerListener = () => {
+      document.removeEventListener("mousemove", move, { capture: true });
+      document.documentElement.removeEventListener("mouseleave", leave);
+    };
+  }
+
+  private sendStream(event: eventWithTime): void {
+    this.send({ v: 1, t: "stream", e: event });
+  }
+
+  private send(frame: object): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
+  }
+}
+
+declare global {
+  interface Window {
+    Cobrowse?: PublicApi;
+  }
+}
+
+interface PublicApi {
+  start(): Promise<SessionInfo>;
+  exit(): void;
+  readonly session: SessionInfo | null;
+  on(event: string, handler: Handler): void;
+  off(event: string, handler: Handler): void;
+}
+
+function install(): void {
+  if (window.Cobrowse) return; // the script was included twice
+  const script =
+    (document.currentScript as HTMLScriptElement | null) ??
+    document.querySelector<HTMLScriptElement>('script[src$="/cobrowse.js"]');
+  const client = new CobrowseClient(script);
+  const api: PublicApi = {
+    start: () => client.start(),
+    exit: () => client.exit(),
+    get session() {
+      return client.session;
+    },
+    on: (event, handler) => client.on(event, handler),
+    off: (event, handler) => client.off(event, handler),
+  };
+  Object.defineProperty(window, "Cobrowse", { value: Object.freeze(api), configurable: false, writable: false });
+}
+
+try {
+  install();
+} catch (error) {
+  console.error("cobrowse: could not start", error);
+}

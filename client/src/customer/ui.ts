@@ -1,0 +1,156 @@
+// What cobrowse draws on the customer's page: the agent's pointer and click
+// ripples (always), and the built-in widget (unless data-ui="none"). It all lives
+// in one shadow root on a zero-size host, so the site's CSS cannot reach it and
+// the recorder (which blocks the host) sends nothing of it.
+
+import type { SessionInfo } from "../shared/protocol";
+
+const STYLE = `
+:host { all: initial; }
+.layer { position: fixed; inset: 0; pointer-events: none; z-index: 2147483647; overflow: hidden; }
+.pointer { position: absolute; left: 0; top: 0; transition: transform 60ms linear; display: none; }
+.pointer svg { display: block; filter: drop-shadow(0 1px 2px rgba(0,0,0,.35)); }
+.pointer span { position: absolute; left: 16px; top: 18px; background: #7b2ff7; color: #fff;
+  font: 600 11px/1.6 system-ui, sans-serif; padding: 0 6px; border-radius: 8px; white-space: nowrap; }
+.ripple { position: absolute; width: 36px; height: 36px; margin: -18px 0 0 -18px; border-radius: 50%;
+  border: 3px solid #7b2ff7; animation: ripple 700ms ease-out forwards; }
+@keyframes ripple { from { transform: scale(.3); opacity: 1; } to { transform: scale(1.6); opacity: 0; } }
+.widget { position: fixed; right: 20px; bottom: 20px; z-index: 2147483647; pointer-events: auto;
+  font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1f; }
+.launch, .panel button { font: inherit; cursor: pointer; border: 0; border-radius: 999px; }
+.launch { background: #7b2ff7; color: #fff; padding: 10px 18px; font-weight: 600;
+  box-shadow: 0 4px 14px rgba(0,0,0,.2); }
+.panel { background: #fff; border-radius: 14px; padding: 12px 14px; box-shadow: 0 6px 24px rgba(0,0,0,.22);
+  display: flex; align-items: center; gap: 12px; }
+.panel .label { font-size: 12px; color: #55556a; }
+.panel .id { font: 700 20px/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: 1px; }
+.panel .state { font-size: 12px; color: #55556a; }
+.panel button { background: #e5484d; color: #fff; padding: 8px 14px; font-weight: 600; }
+.notice { background: #fff; border-radius: 14px; padding: 12px 14px; box-shadow: 0 6px 24px rgba(0,0,0,.22);
+  max-width: 320px; }
+.notice button { margin-left: 8px; background: none; border: 0; color: #7b2ff7; cursor: pointer; font: inherit; }
+[hidden] { display: none !important; }
+`;
+
+const ARROW = `<svg width="22" height="22" viewBox="0 0 22 22" aria-hidden="true">
+<path d="M2 1 L2 18 L7 13.5 L10.5 21 L13.5 19.7 L10 12.3 L17 12.3 Z" fill="#7b2ff7" stroke="#fff" stroke-width="1.5"/></svg>`;
+
+export interface UIActions {
+  start(): void;
+  exit(): void;
+}
+
+export function formatSessionId(id: string): string {
+  return id.replace(/(\d{3})(?=\d)/g, "$1 ");
+}
+
+export class CustomerUI {
+  private readonly layer: HTMLElement;
+  private readonly pointer: HTMLElement;
+  private readonly widget: HTMLElement | null;
+  private noticeTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly actions: UIActions, withWidget: boolean) {
+    const host = document.createElement("cobrowse-ui");
+    host.setAttribute("data-cobrowse-ui", "");
+    host.style.cssText = "position:fixed;top:0;left:0;width:0;height:0;overflow:visible;z-index:2147483647;";
+    const root = host.attachShadow({ mode: "open" });
+    const style = document.createElement("style");
+    style.textContent = STYLE;
+    this.layer = el("div", "layer");
+    this.pointer = el("div", "pointer");
+    this.pointer.innerHTML = `${ARROW}<span>Agent</span>`;
+    this.layer.appendChild(this.pointer);
+    root.append(style, this.layer);
+    this.widget = withWidget ? el("div", "widget") : null;
+    if (this.widget) {
+      this.widget.setAttribute("role", "region");
+      this.widget.setAttribute("aria-label", "Co-browse");
+      root.appendChild(this.widget);
+    }
+    (document.body ?? document.documentElement).appendChild(host);
+  }
+
+  showReady(): void {
+    if (!this.widget) return;
+    const button = el("button", "launch");
+    button.type = "button";
+    button.textContent = "Co-browse";
+    button.title = "Let the support agent you are talking to see this page";
+    button.addEventListener("click", () => this.actions.start());
+    this.replaceWidget(button);
+  }
+
+  showSession(session: SessionInfo): void {
+    if (!this.widget) return;
+    const panel = el("div", "panel");
+    const text = el("div", "text");
+    const label = el("div", "label");
+    label.textContent = "Co-browse session ID";
+    const id = el("div", "id");
+    id.textContent = formatSessionId(session.id);
+    id.setAttribute("data-session-id", session.id);
+    const state = el("div", "state");
+    state.setAttribute("role", "status");
+    state.textContent =
+      session.state === "active" ? "The agent can see this page." : "Read this ID to your agent.";
+    text.append(label, id, state);
+    const exit = el("button", "exit");
+    exit.type = "button";
+    exit.textContent = "Exit";
+    exit.setAttribute("aria-label", "Exit co-browse session");
+    exit.addEventListener("click", () => this.actions.exit());
+    panel.append(text, exit);
+    this.replaceWidget(panel);
+  }
+
+  showEnded(text: string): void {
+    this.clearPointer();
+    if (!this.widget) return;
+    const notice = el("div", "notice");
+    notice.setAttribute("role", "alert");
+    notice.textContent = text;
+    const ok = el("button", "ok");
+    ok.type = "button";
+    ok.textContent = "OK";
+    ok.addEventListener("click", () => this.showReady());
+    notice.appendChild(ok);
+    this.replaceWidget(notice);
+    this.noticeTimer = setTimeout(() => this.showReady(), 8000);
+  }
+
+  agentPointer(x: number, y: number): void {
+    if (x < 0 || y < 0) {
+      this.clearPointer();
+      return;
+    }
+    this.pointer.style.display = "block";
+    this.pointer.style.transform = `translate(${x}px, ${y}px)`;
+  }
+
+  agentClick(x: number, y: number): void {
+    const ripple = el("div", "ripple");
+    ripple.style.left = `${x}px`;
+    ripple.style.top = `${y}px`;
+    ripple.addEventListener("animationend", () => ripple.remove());
+    this.layer.appendChild(ripple);
+  }
+
+  clearPointer(): void {
+    this.pointer.style.display = "none";
+  }
+
+  private replaceWidget(content: HTMLElement): void {
+    if (this.noticeTimer !== null) {
+      clearTimeout(this.noticeTimer);
+      this.noticeTimer = null;
+    }
+    this.widget?.replaceChildren(content);
+  }
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  node.className = className;
+  return node;
+}

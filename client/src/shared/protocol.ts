@@ -1,0 +1,109 @@
+// The wire protocol (see src/cobrowse/core/protocol.py, which is the reference).
+// Every frame is a JSON object {"v": 1, "t": <type>, ...}.
+
+export const PROTOCOL_VERSION = 1;
+
+export const CLOSE_BAD_MESSAGE = 4400;
+export const CLOSE_UNAUTHENTICATED = 4401;
+export const CLOSE_REPLACED = 4409;
+export const CLOSE_ENDED = 4000;
+
+export type SessionState = "idle" | "active" | "ended";
+
+export interface SessionInfo {
+  id: string;
+  state: SessionState;
+}
+
+export interface PointerFrame {
+  v: 1;
+  t: "pointer";
+  x: number;
+  y: number;
+}
+
+export interface ClickFrame {
+  v: 1;
+  t: "click";
+  x: number;
+  y: number;
+}
+
+export interface StreamFrame {
+  v: 1;
+  t: "stream";
+  e: unknown;
+}
+
+export interface EndedFrame {
+  v: 1;
+  t: "ended";
+  reason: string;
+  text: string;
+}
+
+export interface ErrorFrame {
+  v: 1;
+  t: "error";
+  code: string;
+  text: string;
+}
+
+export type ToCustomer =
+  | { v: 1; t: "session"; session: SessionInfo }
+  | { v: 1; t: "agent_joined" }
+  | { v: 1; t: "snapshot" }
+  | PointerFrame
+  | ClickFrame
+  | EndedFrame
+  | ErrorFrame;
+
+export type ToAgent =
+  | { v: 1; t: "hello"; agent: string; session: SessionInfo | null }
+  | { v: 1; t: "joined"; session: SessionInfo }
+  | StreamFrame
+  | PointerFrame
+  | EndedFrame
+  | ErrorFrame;
+
+/** A pointer position outside the page: the party's mouse left the view. */
+export const POINTER_AWAY = -1;
+
+export function parseFrame<T>(data: unknown): T | null {
+  if (typeof data !== "string") return null;
+  try {
+    const value: unknown = JSON.parse(data);
+    if (typeof value === "object" && value !== null && (value as { v?: unknown }).v === PROTOCOL_VERSION) {
+      return value as T;
+    }
+  } catch {
+    // fall through: not ours
+  }
+  return null;
+}
+
+/** Calls fn at most once per `ms`, always delivering the latest arguments. */
+export function throttle<A extends unknown[]>(ms: number, fn: (...args: A) => void): (...args: A) => void {
+  let last = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let pending: A | null = null;
+  return (...args: A) => {
+    pending = args;
+    const wait = last + ms - Date.now();
+    if (wait <= 0) {
+      last = Date.now();
+      pending = null;
+      fn(...args);
+    } else if (timer === null) {
+      timer = setTimeout(() => {
+        timer = null;
+        last = Date.now();
+        if (pending) {
+          const latest = pending;
+          pending = null;
+          fn(...latest);
+        }
+      }, wait);
+    }
+  };
+}

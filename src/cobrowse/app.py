@@ -1,0 +1,56 @@
+"""The ASGI application: routes, middleware, and the services they share."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from cobrowse.config import Settings
+from cobrowse.web import agent, customer
+from cobrowse.web.security import SecurityHeaders
+from cobrowse.web.services import STATIC, Services
+
+
+async def _home(request: Request) -> Response:
+    return RedirectResponse("/agent", status_code=307)
+
+
+async def _healthz(request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    """The app; ``services`` may be passed in by tests that want to look inside."""
+    shared = services or Services.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await shared.db.migrate()
+        yield
+        await shared.db.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", _home),
+            Route("/healthz", _healthz),
+            Route("/cobrowse.js", customer.customer_script),
+            Route("/customer/config", customer.customer_config),
+            WebSocketRoute("/ws/customer", customer.customer_socket),
+            Route("/agent", agent.console),
+            Route("/agent/sign-in", agent.sign_in, methods=["POST"]),
+            Route("/agent/sign-out", agent.sign_out, methods=["POST"]),
+            WebSocketRoute("/ws/agent", agent.agent_socket),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+        lifespan=lifespan,
+    )
+    app.state.services = shared
+    return app

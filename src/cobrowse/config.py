@@ -1,0 +1,114 @@
+"""The one configuration object: a TOML file plus ``COBROWSE_*`` environment variables.
+
+Precedence, highest first: command-line flags, environment, the TOML file, defaults.
+Anything invalid or unknown stops start-up with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+ENV_PREFIX = "COBROWSE_"
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message names the key and where it came from."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Address `cobrowse serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `cobrowse serve` listens on.")
+    database_url: str = Field(
+        "sqlite+aiosqlite:///data/cobrowse.db",
+        description="SQLAlchemy URL of the store; plain sqlite:// and postgresql:// work too.",
+    )
+    max_message_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=4096,
+        le=256 * 1024 * 1024,
+        description="Largest WebSocket frame accepted; bigger ones close the socket with 1009.",
+    )
+    cookie_secure: bool = Field(
+        True,
+        description="Mark the agent sign-in cookie Secure. Browsers accept Secure cookies "
+        "over plain HTTP only on localhost; behind TLS leave it on.",
+    )
+    agent_login_hours: float = Field(12, gt=0, le=24 * 30, description="Agent sign-in lifetime.")
+    join_attempts_per_minute: int = Field(
+        10, ge=1, le=1000, description="Failed joins an agent may make per minute."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        """Accept the plain URLs people copy from elsewhere and pick the async driver."""
+        for plain, driver in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return url
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Read the configuration; ``overrides`` are command-line flags (None means not given)."""
+    file_values = _read_toml(config_file) if config_file is not None else {}
+    flags = {key: value for key, value in overrides.items() if value is not None}
+
+    class _Settings(Settings):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, file_values))
+
+    try:
+        loaded = _Settings(**flags)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, config_file)) from None
+    return Settings.model_construct(**loaded.model_dump())
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def _explain(exc: ValidationError, config_file: Path | None) -> str:
+    lines = []
+    for problem in exc.errors():
+        key = ".".join(str(part) for part in problem["loc"]) or "?"
+        where = f"`{key}` in {config_file} or " if config_file else ""
+        source = f"{where}{ENV_PREFIX}{key.upper()}"
+        message = problem["msg"]
+        if problem["type"] == "extra_forbidden":
+            message = "unknown configuration key"
+        lines.append(f"invalid configuration: {key} ({source}): {message}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Pure logic: no asyncio, no network, no SQL. Every rule here is a fast unit test."""

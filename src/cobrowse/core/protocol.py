@@ -1,0 +1,174 @@
+"""The wire protocol between the browsers and the server: a small versioned JSON envelope.
+
+Every WebSocket text frame is one object ``{"v": 1, "t": <type>, ...}``. The server
+validates the envelope of every frame it receives but never decodes the rrweb
+payload of a ``stream`` frame (``e`` stays :class:`msgspec.Raw`): stream and pointer
+frames are forwarded byte for byte once their envelope checks out.
+
+Close codes the server uses, beyond the standard ones (1000 normal, 1009 too big):
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, TypeVar
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+CLOSE_BAD_MESSAGE = 4400
+"""A frame that is not valid JSON, not a known message type, or not allowed for the sender."""
+CLOSE_UNAUTHENTICATED = 4401
+"""The agent socket has no valid sign-in cookie."""
+CLOSE_FORBIDDEN_ORIGIN = 4403
+"""The page's origin is not a registered site (sent before accepting: the handshake gets 403)."""
+CLOSE_REPLACED = 4409
+"""The same agent opened the console elsewhere; the newest console wins."""
+CLOSE_ENDED = 4000
+"""The session ended; the ``ended`` message just before says why."""
+
+Coordinate = Annotated[float, msgspec.Meta(ge=-1_000_000, le=1_000_000)]
+TypedSessionId = Annotated[str, msgspec.Meta(max_length=32)]
+
+
+class _Message(msgspec.Struct, tag_field="t", forbid_unknown_fields=True):
+    v: Literal[1]
+
+
+# From the customer's page ---------------------------------------------------------
+
+
+class Start(_Message, tag="start"):
+    """Start a new co-browse session."""
+
+
+class Stream(_Message, tag="stream"):
+    """One rrweb event, already masked in the customer's browser."""
+
+    e: msgspec.Raw
+
+
+class Pointer(_Message, tag="pointer"):
+    """Where a party's mouse pointer is, in the customer's viewport coordinates."""
+
+    x: Coordinate
+    y: Coordinate
+
+
+class Exit(_Message, tag="exit"):
+    """The sender presses Exit: the session ends for both."""
+
+
+# From the agent's console ---------------------------------------------------------
+
+
+class Join(_Message, tag="join"):
+    id: TypedSessionId
+
+
+class Click(_Message, tag="click"):
+    """An agent click; in pointer mode it is shown to the customer as a ripple only."""
+
+    x: Coordinate
+    y: Coordinate
+
+
+CustomerMessage = Start | Stream | Pointer | Exit
+AgentMessage = Join | Pointer | Click | Exit
+
+_customer_decoder: msgspec.json.Decoder[CustomerMessage] = msgspec.json.Decoder(CustomerMessage)
+_agent_decoder: msgspec.json.Decoder[AgentMessage] = msgspec.json.Decoder(AgentMessage)
+
+
+class BadMessage(Exception):
+    """A frame the server will not accept; ``str(exc)`` says why in a sentence."""
+
+
+_Decoded = TypeVar("_Decoded")
+
+
+def _decode(decoder: msgspec.json.Decoder[_Decoded], frame: str | bytes, who: str) -> _Decoded:
+    try:
+        return decoder.decode(frame)
+    except msgspec.ValidationError as exc:
+        raise BadMessage(f"Invalid {who} message: {exc}.") from None
+    except msgspec.DecodeError as exc:
+        raise BadMessage(f"A {who} message must be a JSON object: {exc}.") from None
+
+
+def decode_customer(frame: str | bytes) -> CustomerMessage:
+    return _decode(_customer_decoder, frame, "customer")
+
+
+def decode_agent(frame: str | bytes) -> AgentMessage:
+    return _decode(_agent_decoder, frame, "agent")
+
+
+# From the server ------------------------------------------------------------------
+
+
+class SessionInfo(msgspec.Struct, frozen=True):
+    id: str
+    state: str
+
+
+class SessionStarted(_Message, tag="session"):
+    session: SessionInfo
+
+
+class AgentJoinedNotice(_Message, tag="agent_joined"):
+    pass
+
+
+class SnapshotRequest(_Message, tag="snapshot"):
+    """Take a full snapshot now: an agent view is being (re)built."""
+
+
+class Hello(_Message, tag="hello"):
+    """First frame to an agent console: who it is and its live session, if any."""
+
+    agent: str
+    session: SessionInfo | None
+
+
+class Joined(_Message, tag="joined"):
+    session: SessionInfo
+
+
+class EndedNotice(_Message, tag="ended"):
+    reason: str
+    text: str
+
+
+class ErrorNotice(_Message, tag="error"):
+    code: str
+    text: str
+
+
+ServerMessage = (
+    SessionStarted
+    | AgentJoinedNotice
+    | SnapshotRequest
+    | Hello
+    | Joined
+    | EndedNotice
+    | ErrorNotice
+)
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: ServerMessage) -> str:
+    return _encoder.encode(message).decode()
+
+
+def session_started(session_id: str, state: str) -> str:
+    return encode(SessionStarted(v=1, session=SessionInfo(session_id, state)))
+
+
+def ended(reason: str, text: str) -> str:
+    return encode(EndedNotice(v=1, reason=reason, text=text))
+
+
+def error(code: str, text: str) -> str:
+    return encode(ErrorNotice(v=1, code=code, text=text))

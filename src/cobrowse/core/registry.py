@@ -1,0 +1,91 @@
+"""All live sessions of one node, and the rules that span sessions (pure, no I/O).
+
+A :class:`Session` knows its own lifecycle; the registry adds what needs the whole
+set: unique IDs among live sessions (S3) and one live session per agent (S5).
+Ended sessions leave the registry at once, so an old ID is simply unknown.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cobrowse.core.ids import new_session_id, normalize_session_id
+from cobrowse.core.session import (
+    AgentJoins,
+    AgentReturns,
+    Effect,
+    Ended,
+    Event,
+    Refusal,
+    Session,
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    session: Session
+    effects: list[Effect]
+
+
+class SessionRegistry:
+    def __init__(self, randbelow: Callable[[int], int] = secrets.randbelow) -> None:
+        self._sessions: dict[str, Session] = {}
+        self._by_agent: dict[str, str] = {}
+        self._randbelow = randbelow
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def get(self, session_id: str) -> Session | None:
+        return self._sessions.get(session_id)
+
+    def session_of_agent(self, agent_id: str) -> Session | None:
+        session_id = self._by_agent.get(agent_id)
+        return self._sessions.get(session_id) if session_id else None
+
+    def start(self, site_id: str, now: float) -> Session:
+        session_id = new_session_id(self._sessions, self._randbelow)
+        session = Session(id=session_id, site_id=site_id, created_at=now)
+        self._sessions[session_id] = session
+        return session
+
+    def join(self, typed_id: str, agent_id: str, now: float) -> Outcome:
+        session_id = normalize_session_id(typed_id)
+        if session_id is None:
+            raise Refusal("bad_session_id", "A session ID is nine digits.")
+        current = self.session_of_agent(agent_id)
+        if current is not None and current.id != session_id:
+            raise Refusal(
+                "agent_busy",
+                f"You are already in co-browse session {current.id}. "
+                "Exit it before joining another.",
+            )
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise Refusal("no_such_session", f"There is no live co-browse session {session_id}.")
+        effects = session.handle(AgentJoins(agent_id), now)
+        self._by_agent[agent_id] = session.id
+        return Outcome(session, effects)
+
+    def agent_returns(self, agent_id: str, now: float) -> Outcome | None:
+        """The agent's console connected again: its own live session, if it has one."""
+        session = self.session_of_agent(agent_id)
+        if session is None:
+            return None
+        return Outcome(session, session.handle(AgentReturns(agent_id), now))
+
+    def apply(self, session_id: str, event: Event, now: float) -> Outcome:
+        session = self._sessions.get(session_id)
+        if session is None:
+            raise Refusal("no_such_session", f"There is no live co-browse session {session_id}.")
+        effects = session.handle(event, now)
+        if any(isinstance(effect, Ended) for effect in effects):
+            self._forget(session)
+        return Outcome(session, effects)
+
+    def _forget(self, session: Session) -> None:
+        del self._sessions[session.id]
+        if session.agent_id is not None and self._by_agent.get(session.agent_id) == session.id:
+            del self._by_agent[session.agent_id]

@@ -1,0 +1,159 @@
+"""The co-browse session state machine: pure logic, no I/O, no clock of its own.
+
+A session moves ``idle -> active -> ended`` (PRODUCT.md S4). Every input is an
+event handed to :meth:`Session.handle` together with ``now``; the answer is a list
+of effects for an adapter to carry out (send a message, record the end). Inputs
+the rules forbid raise :class:`Refusal`, whose ``code`` is stable for clients and
+whose ``text`` is a sentence meant for a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class SessionState(StrEnum):
+    IDLE = "idle"
+    """Started by the customer; no agent has joined yet."""
+    ACTIVE = "active"
+    """An agent joined; the page is being shared."""
+    ENDED = "ended"
+    """Final. An ended session is never rejoined or reactivated."""
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+class EndReason(StrEnum):
+    CUSTOMER_EXIT = "customer_exit"
+    AGENT_EXIT = "agent_exit"
+    CUSTOMER_LEFT = "customer_left"
+
+
+END_REASON_TEXT: dict[EndReason, str] = {
+    EndReason.CUSTOMER_EXIT: "The customer ended the co-browse session.",
+    EndReason.AGENT_EXIT: "The agent ended the co-browse session.",
+    EndReason.CUSTOMER_LEFT: "The customer left the page, so the co-browse session ended.",
+}
+
+
+class Refusal(Exception):
+    """An input the rules do not allow; nothing changed."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+# Events -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentJoins:
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentReturns:
+    """The session's own agent connects again (console reload, dropped socket)."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Exits:
+    """One party pressed Exit."""
+
+    role: Role
+
+
+@dataclass(frozen=True)
+class CustomerLeaves:
+    """The customer's page went away without pressing Exit."""
+
+
+Event = AgentJoins | AgentReturns | Exits | CustomerLeaves
+
+
+# Effects ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentJoined:
+    """Tell the customer an agent is here and ask for a fresh snapshot of the page."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class SnapshotNeeded:
+    """The agent's view must be rebuilt: ask the customer's page for a full snapshot."""
+
+
+@dataclass(frozen=True)
+class Ended:
+    """The session is over: tell both parties why and forget it."""
+
+    reason: EndReason
+
+    @property
+    def text(self) -> str:
+        return END_REASON_TEXT[self.reason]
+
+
+Effect = AgentJoined | SnapshotNeeded | Ended
+
+
+@dataclass
+class Session:
+    id: str
+    site_id: str
+    created_at: float
+    state: SessionState = SessionState.IDLE
+    agent_id: str | None = None
+    joined_at: float | None = None
+    ended_at: float | None = None
+    end_reason: EndReason | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.state is not SessionState.ENDED
+
+    def handle(self, event: Event, now: float) -> list[Effect]:
+        if self.state is SessionState.ENDED:
+            raise Refusal("session_ended", "This co-browse session has already ended.")
+        match event:
+            case AgentJoins(agent_id):
+                return self._agent_joins(agent_id, now)
+            case AgentReturns(agent_id):
+                return self._agent_returns(agent_id)
+            case Exits(role):
+                reason = EndReason.CUSTOMER_EXIT if role is Role.CUSTOMER else EndReason.AGENT_EXIT
+                return self._end(reason, now)
+            case CustomerLeaves():
+                return self._end(EndReason.CUSTOMER_LEFT, now)
+
+    def _agent_joins(self, agent_id: str, now: float) -> list[Effect]:
+        if self.state is SessionState.ACTIVE:
+            if self.agent_id == agent_id:
+                return self._agent_returns(agent_id)
+            raise Refusal("session_taken", "Another agent is already in this co-browse session.")
+        self.state = SessionState.ACTIVE
+        self.agent_id = agent_id
+        self.joined_at = now
+        return [AgentJoined(agent_id)]
+
+    def _agent_returns(self, agent_id: str) -> list[Effect]:
+        if self.state is not SessionState.ACTIVE or self.agent_id != agent_id:
+            raise Refusal("not_your_session", "You are not the agent of this co-browse session.")
+        return [SnapshotNeeded()]
+
+    def _end(self, reason: EndReason, now: float) -> list[Effect]:
+        self.state = SessionState.ENDED
+        self.ended_at = now
+        self.end_reason = reason
+        return [Ended(reason)]

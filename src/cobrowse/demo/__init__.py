@@ -1,0 +1,1 @@
+"""`cobrowse demo`: the server on embedded defaults, a sample website and a demo agent."""

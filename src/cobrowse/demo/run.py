@@ -1,0 +1,81 @@
+"""Run the demo: cobrowse server, sample website and a demo agent in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import click
+import uvicorn
+
+from cobrowse.app import create_app
+from cobrowse.config import Settings
+from cobrowse.demo.website import create_site_app
+from cobrowse.server import uvicorn_config
+from cobrowse.store.sites import SiteError
+from cobrowse.store.users import UserRole
+from cobrowse.web.services import Services
+
+DEMO_AGENT = "agent"
+DEMO_SITE = "demo"
+
+
+async def run_demo(settings: Settings, site_port: int) -> None:
+    services = Services.build(settings)
+    await services.db.migrate()
+    site_origins = [f"http://localhost:{site_port}", f"http://127.0.0.1:{site_port}"]
+    try:
+        await services.sites.add(DEMO_SITE, site_origins)
+    except SiteError as exc:
+        raise click.ClickException(f"cannot register the sample website: {exc}") from None
+    password = secrets.token_urlsafe(9)
+    await services.users.add(DEMO_AGENT, UserRole.AGENT, password)
+
+    cobrowse_url = f"http://localhost:{settings.port}"
+    server = uvicorn.Server(
+        uvicorn_config(create_app(settings, services), settings, settings.host, settings.port)
+    )
+    website = uvicorn.Server(
+        uvicorn.Config(
+            create_site_app(cobrowse_url),
+            host=settings.host,
+            port=site_port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+    website_task = asyncio.create_task(website.serve())
+    banner_task = asyncio.create_task(_banner(server, website, cobrowse_url, site_port, password))
+    try:
+        await server.serve()  # started last, so Ctrl+C reaches it
+    finally:
+        banner_task.cancel()
+        website.should_exit = True
+        await website_task
+
+
+async def _banner(
+    server: uvicorn.Server,
+    website: uvicorn.Server,
+    cobrowse_url: str,
+    site_port: int,
+    password: str,
+) -> None:
+    while not (server.started and website.started):  # noqa: ASYNC110 (uvicorn offers no event)
+        await asyncio.sleep(0.05)
+    click.echo(
+        "\n".join(
+            (
+                "",
+                "cobrowse demo is running.",
+                f"  Sample website (the customer):  http://localhost:{site_port}/",
+                f"  Agent console:                  {cobrowse_url}/agent",
+                f"  Agent sign-in:                  username {DEMO_AGENT}   password {password}",
+                "",
+                'On the website press "Co-browse" and read the nine-digit session ID;',
+                "in another browser window sign in to the console and join with that ID.",
+                "Press Ctrl+C to stop.",
+                "",
+            )
+        )
+    )

@@ -1,0 +1,177 @@
+"""Live sessions of one node: the pure registry plus the sockets of each party.
+
+This is the embedded (in-memory) live state. It runs the core's rules and carries
+out their effects: frames to the other party, audit records. Each method runs
+without awaiting between reading and changing the registry, so the asyncio event
+loop makes every rule check atomic.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from cobrowse.core import protocol
+from cobrowse.core.registry import Outcome, SessionRegistry
+from cobrowse.core.session import (
+    AgentJoined,
+    CustomerLeaves,
+    Ended,
+    Event,
+    Exits,
+    Refusal,
+    Role,
+    Session,
+    SnapshotNeeded,
+)
+from cobrowse.core.throttle import JoinThrottle
+
+log = logging.getLogger("cobrowse.live")
+
+
+class Peer(Protocol):
+    """One connected browser, as the live layer sees it."""
+
+    async def send(self, frame: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class Audit(Protocol):
+    async def record(
+        self, kind: str, actor: str, session_id: str | None = None, **detail: str | int | None
+    ) -> None: ...
+
+
+class LiveSessions:
+    def __init__(
+        self,
+        audit: Audit,
+        join_attempts_per_minute: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.registry = SessionRegistry()
+        self._audit = audit
+        self._clock = clock
+        self._throttle = JoinThrottle(join_attempts_per_minute)
+        self._customers: dict[str, Peer] = {}
+        self._consoles: dict[str, Peer] = {}
+
+    # Customer side ----------------------------------------------------------------
+
+    async def start(self, site_name: str, customer: Peer) -> Session:
+        session = self.registry.start(site_name, self._clock())
+        self._customers[session.id] = customer
+        log.info("session started", extra={"session": session.id, "site": site_name})
+        await self._audit.record("session_started", "customer", session.id, site=site_name)
+        return session
+
+    async def customer_frame(self, session_id: str, frame: str) -> None:
+        """Forward a stream or pointer frame to the agent, if one is watching."""
+        session = self.registry.get(session_id)
+        if session is None or session.agent_id is None:
+            return
+        console = self._consoles.get(session.agent_id)
+        if console is not None:
+            await console.send(frame)
+
+    async def customer_gone(self, session_id: str, customer: Peer) -> None:
+        if self._customers.get(session_id) is customer:
+            await self._apply(session_id, CustomerLeaves())
+
+    # Agent side -------------------------------------------------------------------
+
+    async def console_connected(self, agent_id: str, console: Peer) -> Session | None:
+        """A console of this agent opened; the newest one wins. Returns its live session."""
+        previous = self._consoles.get(agent_id)
+        self._consoles[agent_id] = console
+        if previous is not None and previous is not console:
+            await previous.close(protocol.CLOSE_REPLACED, "This agent opened another console.")
+        outcome = self.registry.agent_returns(agent_id, self._clock())
+        if outcome is None:
+            return None
+        await self._carry_out(outcome)
+        return outcome.session
+
+    async def console_gone(self, agent_id: str, console: Peer) -> None:
+        if self._consoles.get(agent_id) is console:
+            del self._consoles[agent_id]
+
+    async def join(self, agent_id: str, typed_id: str) -> Session:
+        now = self._clock()
+        if not self._throttle.allows(agent_id, now):
+            await self._audit.record("join_throttled", agent_id, None, typed=typed_id[:16])
+            raise Refusal(
+                "too_many_attempts",
+                "Too many failed attempts to join. "
+                "Wait a minute and check the ID with the customer.",
+            )
+        try:
+            outcome = self.registry.join(typed_id, agent_id, now)
+        except Refusal as refusal:
+            self._throttle.failed(agent_id, now)
+            await self._audit.record(
+                "join_refused", agent_id, None, typed=typed_id[:16], code=refusal.code
+            )
+            raise
+        await self._audit.record("agent_joined", agent_id, outcome.session.id)
+        await self._carry_out(outcome)
+        return outcome.session
+
+    async def agent_frame(self, agent_id: str, frame: str) -> None:
+        """Forward an agent pointer or click frame to the customer of its session."""
+        session = self.registry.session_of_agent(agent_id)
+        if session is None:
+            return
+        customer = self._customers.get(session.id)
+        if customer is not None:
+            await customer.send(frame)
+
+    def session_of_agent(self, agent_id: str) -> Session | None:
+        return self.registry.session_of_agent(agent_id)
+
+    # Both -------------------------------------------------------------------------
+
+    async def exit(self, session_id: str, role: Role, actor: str) -> None:
+        await self._apply(session_id, Exits(role), actor)
+
+    async def _apply(self, session_id: str, event: Event, actor: str = "customer") -> None:
+        try:
+            outcome = self.registry.apply(session_id, event, self._clock())
+        except Refusal:
+            return  # already ended: nothing left to do
+        await self._carry_out(outcome, actor)
+
+    async def _carry_out(self, outcome: Outcome, actor: str = "server") -> None:
+        session = outcome.session
+        for effect in outcome.effects:
+            match effect:
+                case AgentJoined():
+                    await self._to_customer(
+                        session.id, protocol.encode(protocol.AgentJoinedNotice(v=1))
+                    )
+                case SnapshotNeeded():
+                    await self._to_customer(
+                        session.id, protocol.encode(protocol.SnapshotRequest(v=1))
+                    )
+                case Ended(reason):
+                    await self._finish(session, effect, actor)
+                    log.info("session ended", extra={"session": session.id, "reason": reason.value})
+
+    async def _finish(self, session: Session, ended: Ended, actor: str) -> None:
+        await self._audit.record("session_ended", actor, session.id, reason=ended.reason.value)
+        notice = protocol.ended(ended.reason.value, ended.text)
+        customer = self._customers.pop(session.id, None)
+        if customer is not None:
+            await customer.send(notice)
+            await customer.close(protocol.CLOSE_ENDED, ended.reason.value)
+        console = self._consoles.get(session.agent_id) if session.agent_id else None
+        if console is not None:
+            await console.send(notice)
+
+    async def _to_customer(self, session_id: str, frame: str) -> None:
+        customer = self._customers.get(session_id)
+        if customer is not None:
+            await customer.send(frame)

@@ -1,0 +1,1 @@
+"""ASGI endpoints: customer socket and script, agent console and socket, pages."""

@@ -1,0 +1,90 @@
+"""The customer's side: the script, its site check, and its WebSocket."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from cobrowse.core import protocol
+from cobrowse.core.session import Role, Session
+from cobrowse.web.peers import WebSocketPeer
+from cobrowse.web.services import STATIC_DIST, services_of
+
+log = logging.getLogger("cobrowse.customer")
+
+
+async def customer_script(request: Request) -> Response:
+    return FileResponse(
+        STATIC_DIST / "cobrowse.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+async def customer_config(request: Request) -> Response:
+    """Tell the script whether its page's origin is a registered site.
+
+    The answer carries CORS headers even when it is a refusal, so the script can
+    print the reason instead of a bare network error.
+    """
+    services = services_of(request.app)
+    origin = request.headers.get("origin", "")
+    cors = {"Access-Control-Allow-Origin": origin or "null", "Vary": "Origin"}
+    site = await services.sites.site_for_origin(origin) if origin else None
+    if site is None:
+        return JSONResponse(
+            {
+                "error": "origin_not_registered",
+                "text": f"The origin {origin or '(none)'} is not a registered cobrowse site.",
+            },
+            status_code=403,
+            headers=cors,
+        )
+    return JSONResponse({"site": site.name}, headers=cors)
+
+
+async def customer_socket(socket: WebSocket) -> None:
+    services = services_of(socket.app)
+    origin = socket.headers.get("origin", "")
+    site = await services.sites.site_for_origin(origin) if origin else None
+    if site is None:
+        log.warning("customer socket refused", extra={"origin": origin[:200]})
+        await socket.close(code=protocol.CLOSE_FORBIDDEN_ORIGIN)  # before accept: HTTP 403
+        return
+    await socket.accept()
+    peer = WebSocketPeer(socket)
+    live = services.live
+    session: Session | None = None
+    try:
+        while True:
+            message = await socket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = message.get("text")
+            if frame is None:
+                raise protocol.BadMessage("Frames must be text (JSON).")
+            decoded = protocol.decode_customer(frame)
+            match decoded:
+                case protocol.Stream() | protocol.Pointer():
+                    if session is None:
+                        raise protocol.BadMessage("Start a session before streaming.")
+                    await live.customer_frame(session.id, frame)
+                case protocol.Start():
+                    if session is not None:
+                        raise protocol.BadMessage("This socket already has a session.")
+                    session = await live.start(site.name, peer)
+                    await peer.send(protocol.session_started(session.id, session.state.value))
+                case protocol.Exit():
+                    if session is not None:
+                        await live.exit(session.id, Role.CUSTOMER, "customer")
+    except protocol.BadMessage as problem:
+        await peer.send(protocol.error("bad_message", str(problem)))
+        await peer.close(protocol.CLOSE_BAD_MESSAGE, str(problem))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if session is not None:
+            await live.customer_gone(session.id, peer)

@@ -1,0 +1,73 @@
+"""HTML of the agent console pages. Values put into them are escaped by the caller."""
+
+from __future__ import annotations
+
+import html
+
+_HEAD = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<link rel="stylesheet" href="/static/console.css">
+</head>
+"""
+
+
+def sign_in_page(error: str | None = None) -> str:
+    problem = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    return (
+        _HEAD.format(title="Sign in · cobrowse agent console")
+        + f"""<body class="sign-in">
+<main>
+<h1>cobrowse</h1>
+<p>Agent console</p>
+<form method="post" action="/agent/sign-in">
+{problem}
+<label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+</main>
+</body>
+</html>
+"""
+    )
+
+
+def console_page(username: str) -> str:
+    return (
+        _HEAD.format(title="cobrowse agent console")
+        + f"""<body class="console">
+<header class="topbar">
+<strong class="brand">cobrowse</strong>
+<span class="who">Signed in as <strong>{username}</strong></span>
+<form method="post" action="/agent/sign-out"><button type="submit">Sign out</button></form>
+</header>
+<main>
+<section class="controls">
+<form id="join-form" class="join" autocomplete="off">
+<label for="session-id">Session ID</label>
+<input id="session-id" name="session-id" inputmode="numeric" maxlength="16"
+ placeholder="123 456 789" required>
+<button type="submit">Join</button>
+</form>
+<div id="session-bar" class="session-bar" hidden>
+<span>Co-browse session <strong id="session-label"></strong></span>
+<span id="session-state" class="badge"></span>
+<button type="button" id="exit-session" class="danger">Exit session</button>
+</div>
+</section>
+<p id="status" class="status" role="status" aria-live="polite">Connecting…</p>
+<div id="view" class="view" aria-label="Live view of the customer's page">
+<div id="stage" class="stage"></div>
+</div>
+</main>
+<script src="/static/dist/agent.js" defer></script>
+</body>
+</html>
+"""
+    )

@@ -1,0 +1,28 @@
+"""A browser's WebSocket as the live layer's :class:`~cobrowse.live.sessions.Peer`."""
+
+from __future__ import annotations
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+
+class WebSocketPeer:
+    def __init__(self, socket: WebSocket) -> None:
+        self._socket = socket
+
+    async def send(self, frame: str) -> None:
+        # A socket that went away is cleaned up by its own receive loop; a send to it
+        # must not fail the sender's loop (which may belong to the other party).
+        if self._socket.application_state is not WebSocketState.CONNECTED:
+            return
+        try:
+            await self._socket.send_text(frame)
+        except (RuntimeError, OSError, WebSocketDisconnect):
+            return
+
+    async def close(self, code: int, reason: str) -> None:
+        if self._socket.application_state is not WebSocketState.CONNECTED:
+            return
+        try:
+            await self._socket.close(code=code, reason=reason[:120])
+        except (RuntimeError, OSError, WebSocketDisconnect):
+            return

@@ -1,0 +1,46 @@
+"""What the endpoints share: configuration, stores and live state, built once per app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.applications import Starlette
+
+from cobrowse.config import Settings
+from cobrowse.live.sessions import LiveSessions
+from cobrowse.store.audit import AuditLog
+from cobrowse.store.db import Database
+from cobrowse.store.sites import SiteStore
+from cobrowse.store.users import UserStore
+
+STATIC = Path(__file__).parent / "static"
+STATIC_DIST = STATIC / "dist"
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    db: Database
+    users: UserStore
+    sites: SiteStore
+    audit: AuditLog
+    live: LiveSessions
+
+    @classmethod
+    def build(cls, settings: Settings) -> Services:
+        db = Database(settings.database_url)
+        audit = AuditLog(db)
+        return cls(
+            settings=settings,
+            db=db,
+            users=UserStore(db),
+            sites=SiteStore(db),
+            audit=audit,
+            live=LiveSessions(audit, settings.join_attempts_per_minute),
+        )
+
+
+def services_of(app: Starlette) -> Services:
+    services: Services = app.state.services
+    return services

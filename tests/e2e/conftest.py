@@ -1,0 +1,80 @@
+"""Browser tests: the real customer script and agent console in Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from cobrowse.demo.website import SAMPLE_SITE
+from tests.support import Deployment, deploy
+
+CHROMIUM = Path(os.environ.get("COBROWSE_CHROMIUM", "/usr/bin/chromium"))
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TEST_PAGES = Path(__file__).parent / "pages"
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"Chromium is not at {CHROMIUM}: install it with `apt-get install chromium` "
+            "(make test does this) or point COBROWSE_CHROMIUM at a Chromium binary."
+        )
+    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    running = deploy(
+        tmp_path_factory.mktemp("cobrowse"), {"shop": SAMPLE_SITE, "pages": TEST_PAGES}
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def agent_name(deployment: Deployment, request: pytest.FixtureRequest) -> str:
+    """A fresh agent account per test, so the one-session-per-agent rule never leaks."""
+    name = re.sub(r"[^A-Za-z0-9]", "-", request.node.name)[:48]
+    return deployment.add_agent(name)
+
+
+def _page(browser: Browser, width: int, height: int) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def customer(browser: Browser) -> Iterator[Page]:
+    yield from _page(browser, 1000, 700)
+
+
+@pytest.fixture
+def agent(browser: Browser) -> Iterator[Page]:
+    yield from _page(browser, 1400, 1000)

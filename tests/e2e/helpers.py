@@ -1,0 +1,53 @@
+"""What a person does in the browser, as reusable steps."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import FrameLocator, Page, expect
+
+from tests.support import AGENT_PASSWORD, Deployment
+
+
+def sign_in(agent: Page, deployment: Deployment, username: str) -> None:
+    agent.goto(f"{deployment.url}/agent")
+    agent.get_by_role("textbox", name="Username").fill(username)
+    agent.get_by_label("Password").fill(AGENT_PASSWORD)
+    agent.get_by_role("button", name="Sign in").click()
+    expect(agent.get_by_role("textbox", name="Session ID")).to_be_visible()
+    expect(agent.get_by_role("status")).to_have_text(re.compile("Ready|Back in"))
+
+
+def open_site(customer: Page, url: str) -> None:
+    customer.goto(url)
+    customer.wait_for_function("() => window.Cobrowse !== undefined")
+    customer.evaluate("() => new Promise((resolve) => window.Cobrowse.on('ready', resolve))")
+
+
+def start_with_widget(customer: Page) -> str:
+    """Press the built-in Co-browse button and read the ID the widget shows."""
+    customer.get_by_role("button", name="Co-browse").click()
+    shown = customer.locator("[data-session-id]")
+    expect(shown).to_be_visible()
+    session_id = shown.get_attribute("data-session-id")
+    assert session_id is not None
+    assert re.fullmatch(r"[1-9]\d{8}", session_id)
+    assert shown.inner_text().replace(" ", "") == session_id
+    return session_id
+
+
+def join(agent: Page, session_id: str) -> None:
+    agent.get_by_role("textbox", name="Session ID").fill(session_id)
+    agent.get_by_role("button", name="Join").click()
+
+
+def mirror(agent: Page) -> FrameLocator:
+    return agent.frame_locator('iframe[title="Customer view"]')
+
+
+def join_and_see(agent: Page, session_id: str, text: str) -> FrameLocator:
+    join(agent, session_id)
+    expect(agent.get_by_role("button", name="Exit session")).to_be_visible()
+    view = mirror(agent)
+    expect(view.get_by_text(text).first).to_be_visible()
+    return view

@@ -1,0 +1,158 @@
+"""Helpers shared by the integration and browser tests: real servers on real ports."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from cobrowse.app import create_app
+from cobrowse.config import Settings
+from cobrowse.demo.website import create_site_app
+from cobrowse.server import uvicorn_config
+from cobrowse.store.db import Database
+from cobrowse.store.sites import SiteStore
+from cobrowse.store.users import UserRole, UserStore
+from cobrowse.web.services import Services
+
+AGENT_PASSWORD = "correct horse battery"
+
+
+def run_async(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine to completion on a thread of its own.
+
+    Sync Playwright keeps an event loop on the test's thread, so asyncio.run()
+    cannot be called there.
+    """
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            asyncio.run(work())
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class ServerThread:
+    """A uvicorn server on its own thread and event loop, listening on a real port."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self.server = uvicorn.Server(config)
+        self.port = config.port
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"server on port {self.port} did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=15)
+
+
+def plain_server(app: ASGIApp, port: int) -> ServerThread:
+    return ServerThread(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+
+
+@dataclass
+class Deployment:
+    """A running cobrowse server plus the websites registered with it."""
+
+    settings: Settings
+    services: Services
+    url: str
+    site_urls: dict[str, str]
+    threads: list[ServerThread]
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://")
+
+    def add_agent(self, username: str, password: str = AGENT_PASSWORD) -> str:
+        async def add() -> None:
+            db = Database(self.settings.database_url)
+            try:
+                await UserStore(db).add(username, UserRole.AGENT, password)
+            finally:
+                await db.close()
+
+        run_async(add)
+        return username
+
+    def stop(self) -> None:
+        for thread in reversed(self.threads):
+            thread.stop()
+
+
+def deploy(data_dir: Path, sites: dict[str, Path], **settings_overrides: object) -> Deployment:
+    """Start cobrowse on a fresh SQLite database and one website per entry of ``sites``.
+
+    Sites are served on localhost, the way the demo does it, and registered under
+    both localhost and 127.0.0.1.
+    """
+    port = free_port()
+    url = f"http://localhost:{port}"
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'cobrowse.db'}",
+        port=port,
+        **settings_overrides,  # type: ignore[arg-type]
+    )
+    site_ports = {name: free_port() for name in sites}
+
+    async def register() -> None:
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            for name, site_port in site_ports.items():
+                origins = [f"http://localhost:{site_port}", f"http://127.0.0.1:{site_port}"]
+                await SiteStore(db).add(name, origins)
+        finally:
+            await db.close()
+
+    run_async(register)
+    services = Services.build(settings)
+    threads = [
+        ServerThread(uvicorn_config(create_app(settings, services), settings, "127.0.0.1", port))
+    ]
+    threads += [
+        plain_server(create_site_app(url, directory), site_ports[name])
+        for name, directory in sites.items()
+    ]
+    started: list[ServerThread] = []
+    try:
+        for thread in threads:
+            thread.start()
+            started.append(thread)
+    except Exception:
+        for thread in started:
+            thread.stop()
+        raise
+    site_urls = {name: f"http://localhost:{site_port}" for name, site_port in site_ports.items()}
+    return Deployment(settings, services, url, site_urls, threads)
