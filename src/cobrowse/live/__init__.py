@@ -1,0 +1,1 @@
+"""Live state: the sessions a node serves right now and the sockets of their parties."""
