@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
@@ -156,3 +157,20 @@ def deploy(data_dir: Path, sites: dict[str, Path], **settings_overrides: object)
         raise
     site_urls = {name: f"http://localhost:{site_port}" for name, site_port in site_ports.items()}
     return Deployment(settings, services, url, site_urls, threads)
+
+
+def sign_in_cookie(deployment: Deployment, username: str, password: str = AGENT_PASSWORD) -> str:
+    """Sign in over HTTP like the console's form does; returns the Cookie header value.
+
+    The cookie is Secure, so an HTTP client's jar would not send it back over plain
+    http: read it from Set-Cookie instead.
+    """
+    response = httpx.post(
+        f"{deployment.url}/agent/sign-in",
+        data={"username": username, "password": password},
+        headers={"Origin": deployment.url},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    set_cookie = response.headers["set-cookie"]
+    return set_cookie.split(";", 1)[0]

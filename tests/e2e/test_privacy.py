@@ -1,0 +1,93 @@
+"""Masked data never leaves the customer's browser (PRODUCT.md R1, R3, §8).
+
+Every WebSocket frame the customer page sends is captured; canaries put into
+password fields by typing, by script, by attribute, in the first snapshot and in a
+field added later must appear in none of them, nor in the server's logs or its
+database files, while the agent's view shows the constant placeholder.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, WebSocket, expect
+
+from tests.e2e.helpers import join_and_see, open_site, sign_in
+from tests.support import Deployment
+
+pytestmark = pytest.mark.e2e
+
+PLACEHOLDER = "••••••••"
+TYPED = "CANARY-TYPED-9931"
+BY_SETTER = "CANARY-SETTER-5120"
+BY_ATTRIBUTE = "CANARY-ATTR-7788"
+ADDED = "CANARY-ADDED-3065"
+PRESET = "CANARY-PRESET-4471"
+CANARIES = (TYPED, BY_SETTER, BY_ATTRIBUTE, ADDED, PRESET)
+VISIBLE = "visible-nickname-2024"
+
+
+def test_password_canaries_never_leave_the_page(
+    deployment: Deployment,
+    customer: Page,
+    agent: Page,
+    agent_name: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sent: list[str] = []
+
+    def capture(socket: WebSocket) -> None:
+        socket.on("framesent", lambda payload: sent.append(str(payload)))
+
+    customer.on("websocket", capture)
+    open_site(customer, f"{deployment.site_urls['pages']}/privacy.html")
+    session = customer.evaluate("() => window.Cobrowse.start()")
+    sign_in(agent, deployment, agent_name)
+    view = join_and_see(agent, session["id"], "Account settings")
+
+    # The first snapshot already carries the preset password field, masked.
+    expect(view.locator("#preset")).to_have_value(PLACEHOLDER)
+
+    customer.locator("#nickname").click()
+    customer.keyboard.type(VISIBLE)
+    customer.locator("#password").click()
+    customer.keyboard.type(TYPED)
+    customer.evaluate(f"() => window.setBySetter({BY_SETTER!r})")
+    customer.evaluate(f"() => window.setByAttribute({BY_ATTRIBUTE!r})")
+    customer.evaluate(f"() => window.addPasswordField({ADDED!r})")
+
+    expect(view.locator("#nickname")).to_have_value(VISIBLE)
+    expect(view.locator("#password")).to_have_value(PLACEHOLDER)
+    expect(view.locator("#added")).to_have_value(PLACEHOLDER)
+    expect(view.locator("#preset")).to_have_value(PLACEHOLDER)
+    agent.screenshot(path=str(_artifacts() / "privacy-agent-view.png"))
+
+    everything_sent = "\n".join(sent)
+    assert VISIBLE in everything_sent, "capture works: unmasked text does travel"
+    assert PLACEHOLDER in everything_sent
+    for canary in CANARIES:
+        assert canary not in everything_sent, f"{canary} left the customer's browser"
+
+    customer.get_by_role("button", name="Exit co-browse session").click()
+    expect(agent.get_by_role("status")).to_have_text(
+        "Session ended: The customer ended the co-browse session."
+    )
+    logged = "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
+    stored = b"".join(path.read_bytes() for path in _database_files(deployment) if path.is_file())
+    for canary in CANARIES:
+        assert canary not in logged
+        assert canary.encode() not in stored
+
+
+def _database_files(deployment: Deployment) -> list[Path]:
+    database = Path(deployment.settings.database_url.split("///", 1)[1])
+    return [database, database.with_name(database.name + "-wal")]
+
+
+def _artifacts() -> Path:
+    folder = Path(__file__).parent.parent.parent / "test-results"
+    folder.mkdir(exist_ok=True)
+    return folder
