@@ -76,5 +76,10 @@ def customer(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
+def other_customer(browser: Browser) -> Iterator[Page]:
+    yield from _page(browser, 1000, 700)
+
+
+@pytest.fixture
 def agent(browser: Browser) -> Iterator[Page]:
     yield from _page(browser, 1400, 1000)

@@ -22,7 +22,7 @@ def test_agent_sees_page_and_follows_dom_changes(
 
     sign_in(agent, deployment, agent_name)
     view = join_and_see(agent, session_id, "Gear for the long way round")
-    expect(agent.get_by_text(session_id)).to_be_visible()
+    expect(agent.get_by_text(session_id, exact=True)).to_be_visible()
     expect(customer.get_by_text("The agent can see this page.")).to_be_visible()
 
     customer.get_by_role("button", name="Add to cart").first.click()

@@ -89,6 +89,7 @@ class Console {
         }
         break;
       case "joined":
+        this.idInput.value = "";
         this.enter(frame.session);
         this.say(`Joined co-browse session ${frame.session.id}. Waiting for the customer's page…`);
         break;
@@ -114,15 +115,12 @@ class Console {
     this.sessionLabel.textContent = session.id;
     this.sessionState.textContent = "Pointer mode";
     this.sessionBar.hidden = false;
-    this.joinForm.hidden = true;
   }
 
   private leave(): void {
     this.session = null;
     this.view.clear();
     this.sessionBar.hidden = true;
-    this.joinForm.hidden = false;
-    this.idInput.value = "";
   }
 
   private say(text: string, important = false): void {
