@@ -6,6 +6,7 @@ Anything invalid or unknown stops start-up with a message naming the key.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -51,6 +52,11 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, level: object) -> object:
+        return level.lower() if isinstance(level, str) else level
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, url: str) -> str:
@@ -70,6 +76,7 @@ class Settings(BaseSettings):
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
     """Read the configuration; ``overrides`` are command-line flags (None means not given)."""
     file_values = _read_toml(config_file) if config_file is not None else {}
+    _refuse_unknown_environment()
     flags = {key: value for key, value in overrides.items() if value is not None}
 
     class _Settings(Settings):
@@ -89,6 +96,24 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
     except ValidationError as exc:
         raise ConfigError(_explain(exc, config_file)) from None
     return Settings.model_construct(**loaded.model_dump())
+
+
+def _refuse_unknown_environment() -> None:
+    """A misspelled COBROWSE_* variable would otherwise be ignored without a word."""
+    known = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
+    unknown = sorted(
+        name
+        for name in os.environ
+        if name.upper().startswith(ENV_PREFIX) and name.upper() not in known
+    )
+    if unknown:
+        raise ConfigError(
+            "\n".join(
+                f"invalid configuration: {name}: unknown configuration key "
+                f"(known keys: {', '.join(sorted(Settings.model_fields))})"
+                for name in unknown
+            )
+        )
 
 
 def _read_toml(path: Path) -> dict[str, object]:

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from cobrowse.demo.website import SAMPLE_SITE
 from tests.support import Deployment, deploy
 
-CHROMIUM = Path(os.environ.get("COBROWSE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -39,7 +39,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.fail(
             f"Chromium is not at {CHROMIUM}: install it with `apt-get install chromium` "
-            "(make test does this) or point COBROWSE_CHROMIUM at a Chromium binary."
+            "(make test does this) or point CHROMIUM_PATH at a Chromium binary."
         )
     launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
     yield launched

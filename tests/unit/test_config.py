@@ -255,3 +255,14 @@ def test_unsupported_database_url_is_refused(url: str) -> None:
     assert "database_url" in message
     assert "COBROWSE_DATABASE_URL" in message
     assert "sqlite:// or postgresql://" in message
+
+
+def test_misspelled_environment_variable_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COBROWSE_PROT", "9000")
+    with pytest.raises(ConfigError, match="COBROWSE_PROT: unknown configuration key"):
+        load_settings()
+
+
+@pytest.mark.parametrize("level", ["INFO", "Warning", "debug"])
+def test_log_level_is_case_insensitive(level: str) -> None:
+    assert load_settings(log_level=level).log_level == level.lower()

@@ -117,11 +117,6 @@ def test_origin_is_only_scheme_host_and_port(url: str) -> None:
     assert repr(url) in str(raised.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: credentials with an empty user name pass, because the check tests "
-    "`parts.username` for truthiness and it is '' here",
-)
 @pytest.mark.parametrize("url", ["https://:secret@example.com", "https://@example.com"])
 def test_credentials_with_empty_user_name_are_refused(url: str) -> None:
     with pytest.raises(ValueError, match="give only scheme, host and port"):

@@ -11,11 +11,10 @@ from cobrowse.core.ids import SESSION_ID_PATTERN
 from cobrowse.core.registry import SessionRegistry
 from cobrowse.core.session import (
     AgentJoined,
-    AgentJoins,
     CustomerLeaves,
     Ended,
+    Ending,
     EndReason,
-    Event,
     Exits,
     Refusal,
     Role,
@@ -131,6 +130,19 @@ def test_ended_session_id_can_be_given_out_again() -> None:
     assert second.state is SessionState.IDLE
 
 
+def test_agent_of_an_ended_session_does_not_own_a_new_session_with_its_old_id() -> None:
+    registry = SessionRegistry(randbelow=ScriptedRandom(5, 5))
+    first = registry.start("shop", now=0.0)
+    registry.join(first.id, "alice", now=1.0)
+    registry.apply(first.id, Exits(Role.AGENT), now=2.0)
+    second = registry.start("shop", now=3.0)
+    assert second.id == first.id
+    assert registry.session_of_agent("alice") is None
+    assert registry.agent_returns("alice", now=4.0) is None
+    outcome = registry.join(second.id, "bob", now=5.0)
+    assert outcome.effects == [AgentJoined("bob")]
+
+
 # Joining ----------------------------------------------------------------------------
 
 
@@ -217,7 +229,7 @@ def test_agent_cannot_join_second_session(registry: SessionRegistry) -> None:
     "ending", [Exits(Role.CUSTOMER), Exits(Role.AGENT), CustomerLeaves()], ids=repr
 )
 def test_agent_can_join_another_session_after_its_session_ends(
-    registry: SessionRegistry, ending: Event
+    registry: SessionRegistry, ending: Ending
 ) -> None:
     first = registry.start("shop", now=0.0)
     second = registry.start("shop", now=0.0)
@@ -333,7 +345,7 @@ def test_event_that_does_not_end_a_session_keeps_it(registry: SessionRegistry) -
     session = registry.start("shop", now=0.0)
     registry.join(session.id, "alice", now=1.0)
     with pytest.raises(Refusal):
-        registry.apply(session.id, AgentJoins("bob"), now=2.0)
+        registry.join(session.id, "bob", now=2.0)
     assert registry.get(session.id) is session
     assert registry.session_of_agent("alice") is session
 

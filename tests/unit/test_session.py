@@ -303,3 +303,11 @@ def test_end_reasons_have_distinct_texts() -> None:
 )
 def test_end_reason_wire_values_are_stable(reason: EndReason, value: str) -> None:
     assert reason == value
+
+
+def test_agent_cannot_exit_a_session_no_agent_joined() -> None:
+    session = idle_session()
+    with pytest.raises(Refusal) as refused:
+        session.handle(Exits(Role.AGENT), LATER)
+    assert refused.value.code == "no_agent"
+    assert session.state is SessionState.IDLE

@@ -12,17 +12,23 @@ def normalize_origin(url: str) -> str:
 
     Raises ValueError with a sentence when ``url`` is not an http(s) origin.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise ValueError(f"{url!r} is not an origin: it is not a valid URL") from None
     if parts.scheme not in _DEFAULT_PORTS:
         raise ValueError(f"{url!r} is not an origin: it must start with http:// or https://")
     if not parts.hostname:
         raise ValueError(f"{url!r} is not an origin: it has no host name")
-    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+    credentials = "@" in parts.netloc
+    if parts.path not in ("", "/") or parts.query or parts.fragment or credentials:
         raise ValueError(f"{url!r} is not an origin: give only scheme, host and port")
     try:
         port = parts.port
     except ValueError:
-        raise ValueError(f"{url!r} is not an origin: its port is not a number") from None
+        port = 0
+    if port == 0:
+        raise ValueError(f"{url!r} is not an origin: its port must be a number from 1 to 65535")
     host = parts.hostname.lower()
     if ":" in host:
         host = f"[{host}]"

@@ -5,7 +5,8 @@ validates the envelope of every frame it receives but never decodes the rrweb
 payload of a ``stream`` frame (``e`` stays :class:`msgspec.Raw`): stream and pointer
 frames are forwarded byte for byte once their envelope checks out.
 
-Close codes the server uses, beyond the standard ones (1000 normal, 1009 too big):
+Close codes the server uses are the ``CLOSE_*`` constants below, beyond the
+standard 1000 (normal) and 1009 (frame too big).
 """
 
 from __future__ import annotations

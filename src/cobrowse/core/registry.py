@@ -17,7 +17,7 @@ from cobrowse.core.session import (
     AgentReturns,
     Effect,
     Ended,
-    Event,
+    Ending,
     Refusal,
     Session,
 )
@@ -76,7 +76,9 @@ class SessionRegistry:
             return None
         return Outcome(session, session.handle(AgentReturns(agent_id), now))
 
-    def apply(self, session_id: str, event: Event, now: float) -> Outcome:
+    def apply(self, session_id: str, event: Ending, now: float) -> Outcome:
+        """An event that ends the session; joins go through :meth:`join`, which
+        keeps the one-agent rule."""
         session = self._sessions.get(session_id)
         if session is None:
             raise Refusal("no_such_session", f"There is no live co-browse session {session_id}.")

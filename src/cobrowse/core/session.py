@@ -76,7 +76,10 @@ class CustomerLeaves:
     """The customer's page went away without pressing Exit."""
 
 
-Event = AgentJoins | AgentReturns | Exits | CustomerLeaves
+Ending = Exits | CustomerLeaves
+"""The events that end a session (as opposed to an agent arriving)."""
+
+Event = AgentJoins | AgentReturns | Ending
 
 
 # Effects ------------------------------------------------------------------------
@@ -131,11 +134,15 @@ class Session:
                 return self._agent_joins(agent_id, now)
             case AgentReturns(agent_id):
                 return self._agent_returns(agent_id)
-            case Exits(role):
-                reason = EndReason.CUSTOMER_EXIT if role is Role.CUSTOMER else EndReason.AGENT_EXIT
-                return self._end(reason, now)
+            case Exits(Role.CUSTOMER):
+                return self._end(EndReason.CUSTOMER_EXIT, now)
+            case Exits(Role.AGENT):
+                if self.state is not SessionState.ACTIVE:
+                    raise Refusal("no_agent", "No agent has joined this co-browse session.")
+                return self._end(EndReason.AGENT_EXIT, now)
             case CustomerLeaves():
                 return self._end(EndReason.CUSTOMER_LEFT, now)
+        raise TypeError(f"Session.handle got {event!r}, which is not a session event")
 
     def _agent_joins(self, agent_id: str, now: float) -> list[Effect]:
         if self.state is SessionState.ACTIVE:

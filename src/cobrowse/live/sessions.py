@@ -19,7 +19,7 @@ from cobrowse.core.session import (
     AgentJoined,
     CustomerLeaves,
     Ended,
-    Event,
+    Ending,
     Exits,
     Refusal,
     Role,
@@ -29,6 +29,9 @@ from cobrowse.core.session import (
 from cobrowse.core.throttle import JoinThrottle
 
 log = logging.getLogger("cobrowse.live")
+
+GUESSES = frozenset({"bad_session_id", "no_such_session"})
+"""Refused joins that look like guessing IDs; only these count toward the throttle."""
 
 
 class Peer(Protocol):
@@ -111,7 +114,8 @@ class LiveSessions:
         try:
             outcome = self.registry.join(typed_id, agent_id, now)
         except Refusal as refusal:
-            self._throttle.failed(agent_id, now)
+            if refusal.code in GUESSES:
+                self._throttle.failed(agent_id, now)
             await self._audit.record(
                 "join_refused", agent_id, None, typed=typed_id[:16], code=refusal.code
             )
@@ -137,7 +141,7 @@ class LiveSessions:
     async def exit(self, session_id: str, role: Role, actor: str) -> None:
         await self._apply(session_id, Exits(role), actor)
 
-    async def _apply(self, session_id: str, event: Event, actor: str = "customer") -> None:
+    async def _apply(self, session_id: str, event: Ending, actor: str = "customer") -> None:
         try:
             outcome = self.registry.apply(session_id, event, self._clock())
         except Refusal:
