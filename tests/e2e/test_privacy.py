@@ -1,7 +1,7 @@
 """Masked data never leaves the customer's browser (PRODUCT.md R1, R3, §8).
 
 Every WebSocket frame the customer page sends is captured; canaries put into
-password fields by typing, by script, by attribute, in the first snapshot and in a
+password fields (and a card number field, masked by default) by typing, by script, by attribute, in the first snapshot and in a
 field added later must appear in none of them, nor in the server's logs or its
 database files, while the agent's view shows the constant placeholder.
 """
@@ -25,7 +25,8 @@ BY_SETTER = "CANARY-SETTER-5120"
 BY_ATTRIBUTE = "CANARY-ATTR-7788"
 ADDED = "CANARY-ADDED-3065"
 PRESET = "CANARY-PRESET-4471"
-CANARIES = (TYPED, BY_SETTER, BY_ATTRIBUTE, ADDED, PRESET)
+CARD = "4000056655665556"
+CANARIES = (TYPED, BY_SETTER, BY_ATTRIBUTE, ADDED, PRESET, CARD)
 VISIBLE = "visible-nickname-2024"
 
 
@@ -55,6 +56,8 @@ def test_password_canaries_never_leave_the_page(
     customer.keyboard.type(VISIBLE)
     customer.locator("#password").click()
     customer.keyboard.type(TYPED)
+    customer.locator("#card").click()
+    customer.keyboard.type(CARD)
     customer.evaluate(f"() => window.setBySetter({BY_SETTER!r})")
     customer.evaluate(f"() => window.setByAttribute({BY_ATTRIBUTE!r})")
     customer.evaluate(f"() => window.addPasswordField({ADDED!r})")
@@ -63,6 +66,7 @@ def test_password_canaries_never_leave_the_page(
     expect(view.locator("#password")).to_have_value(PLACEHOLDER)
     expect(view.locator("#added")).to_have_value(PLACEHOLDER)
     expect(view.locator("#preset")).to_have_value(PLACEHOLDER)
+    expect(view.locator("#card")).to_have_value(PLACEHOLDER)
     agent.screenshot(path=str(_artifacts() / "privacy-agent-view.png"))
 
     everything_sent = "\n".join(sent)

@@ -120,8 +120,12 @@ export class MirrorView {
   private fit(): void {
     const { width, height } = this.size;
     if (!this.replayer || !width || !height) return;
-    const available = this.container.getBoundingClientRect();
-    this.scale = Math.min(1, available.width / width, Math.max(available.height, 200) / height);
+    const style = getComputedStyle(this.container);
+    const availableWidth =
+      this.container.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const availableHeight =
+      this.container.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    this.scale = Math.min(1, availableWidth / width, Math.max(availableHeight, 200) / height);
     const wrapper = this.replayer.wrapper;
     wrapper.style.transformOrigin = "0 0";
     wrapper.style.transform = `scale(${this.scale})`;

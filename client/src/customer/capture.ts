@@ -7,6 +7,42 @@ import type { eventWithTime } from "@rrweb/types";
 /** What a masked value looks like on the wire: constant, so not even the length leaks. */
 export const MASK_PLACEHOLDER = "••••••••";
 
+/**
+ * Fields whose value never leaves the browser whatever the configuration: passwords
+ * (R3; rrweb marks a password field whose type a "show password" toggle changed with
+ * data-rr-is-password) and payment card fields (autocomplete="cc-*").
+ */
+export const ALWAYS_MASKED_FIELDS =
+  'input[type="password" i], input[data-rr-is-password], [autocomplete^="cc-" i]';
+
+// rrweb only consults maskInputFn for the field kinds switched on here; switching
+// all text-like inputs on hands every decision to shouldMask() below.
+const TEXT_LIKE_INPUTS = {
+  color: true,
+  date: true,
+  "datetime-local": true,
+  email: true,
+  month: true,
+  number: true,
+  range: true,
+  search: true,
+  tel: true,
+  text: true,
+  time: true,
+  url: true,
+  week: true,
+  password: true,
+} as const;
+
+export function shouldMask(element: Element): boolean {
+  return element.matches(ALWAYS_MASKED_FIELDS);
+}
+
+export function maskValue(text: string, element: Element): string {
+  if (!shouldMask(element)) return text;
+  return text ? MASK_PLACEHOLDER : "";
+}
+
 /** Elements of cobrowse's own UI: never captured. */
 export const OWN_UI_SELECTOR = "[data-cobrowse-ui]";
 
@@ -27,14 +63,15 @@ export class PageCapture {
     }
     const stop = record({
       emit: (event) => this.emit(event),
-      // Passwords are always masked (R3); maskInputFn makes the mask constant-length.
-      maskInputOptions: { password: true },
-      maskInputFn: (text) => (text ? MASK_PLACEHOLDER : ""),
+      // maskInputFn makes the mask constant-length (rrweb's default keeps the length).
+      maskInputOptions: TEXT_LIKE_INPUTS,
+      maskInputFn: maskValue,
       blockSelector: OWN_UI_SELECTOR,
       // Scripts, comments and head noise are useless to the agent (and never run there).
       slimDOMOptions: "all",
       // The pointer is sent separately, at a steadier rate than rrweb's 500 ms flush.
-      sampling: { mousemove: false, scroll: 50, input: "last" },
+      // Every keystroke is sent as it happens: the agent watches the customer type.
+      sampling: { mousemove: false, scroll: 50 },
       recordCanvas: false,
       collectFonts: false,
       inlineStylesheet: true,
