@@ -1,9 +1,10 @@
 """Masked data never leaves the customer's browser (PRODUCT.md R1, R3, §8).
 
 Every WebSocket frame the customer page sends is captured; canaries put into
-password fields (and a card number field, masked by default) by typing, by script, by attribute, in the first snapshot and in a
-field added later must appear in none of them, nor in the server's logs or its
-database files, while the agent's view shows the constant placeholder.
+password fields (and a card number field, masked by default) by typing, by script,
+by attribute, in the first snapshot and in a field added later must appear in none
+of them, nor in the server's logs or its database files, while the agent's view
+shows the constant placeholder.
 """
 
 from __future__ import annotations

@@ -8,6 +8,15 @@ import { POINTER_AWAY, throttle } from "../shared/protocol";
 
 const POINTER_INTERVAL_MS = 40;
 
+/**
+ * Milliseconds on a clock that never steps: rrweb's timer advances with
+ * performance.now(), so stamping with Date.now() would stall the view for as long
+ * as the wall clock jumped forward.
+ */
+function monotonicNow(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 export interface ViewInput {
   pointer(x: number, y: number): void;
   click(x: number, y: number): void;
@@ -61,7 +70,7 @@ export class MirrorView {
   add(event: eventWithTime): void {
     // The customer's clock is not ours: restamp on receipt so the live replayer
     // applies every event at once instead of scheduling it by a skewed time.
-    event.timestamp = Date.now();
+    event.timestamp = monotonicNow();
     if (event.type === EventType.Meta) {
       this.pendingMeta = event;
       return;
@@ -109,7 +118,7 @@ export class MirrorView {
       this.fit();
     });
     replayer.iframe.title = "Customer view";
-    replayer.startLive(Date.now());
+    replayer.startLive(monotonicNow());
     if (this.pendingMeta) replayer.addEvent(this.pendingMeta);
     replayer.addEvent(snapshot);
     this.replayer = replayer;

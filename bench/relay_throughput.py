@@ -1,0 +1,352 @@
+"""Benchmark (b): how fast the server relays customer stream frames to the agent.
+
+Both servers run as subprocesses of their own, so they do not share this process's
+GIL with the load generator:
+
+* cobrowse: ``python -m cobrowse serve`` on a fresh SQLite database (through
+  ``COBROWSE_DATABASE_URL``), with one agent and one registered site. The agent
+  signs in over HTTP, opens ``/ws/agent`` and joins the session a customer socket
+  started on ``/ws/customer``.
+* bare relay: ``python -m bench.bare_relay`` (uvicorn + Starlette with cobrowse's
+  uvicorn settings, ``/in`` forwarded to ``/out``, no validation).
+
+One load generator (the ``websockets`` asyncio client on uvloop) drives both the
+same way. The sender keeps at most ``window`` frames in flight: it waits whenever
+sent - received reaches the window, and the receiver's count is what opens it again.
+Every frame is ``{"v":1,"t":"stream","e":{"ts":"<send time, ns>","p":"<padding>"}}``
+padded to exactly the frame size; the padding is words from a random vocabulary
+(compressible like page text, never the same frame twice in a row). The receiver
+reads the send time back, so latency is one clock in one process.
+
+Per size and server: a throughput phase (``window`` frames in flight; messages/s,
+MB/s of frame payload, latency under that load, server CPU per message) and an
+unloaded latency phase (one frame in flight at a time). Rounds alternate which
+server goes first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import msgspec
+import uvloop
+from tests.support import free_port
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
+
+from cobrowse.store.db import Database
+from cobrowse.store.sites import SiteStore
+from cobrowse.store.users import UserRole, UserStore
+
+REPO = Path(__file__).resolve().parent.parent
+AGENT = "bench-agent"
+PASSWORD = "bench password, not a secret"  # noqa: S105
+SITE_ORIGIN = "http://shop.bench.test"
+
+PREFIX = '{"v":1,"t":"stream","e":{"ts":"'
+TS_DIGITS = 19
+TS_START = len(PREFIX)
+TS_END = TS_START + TS_DIGITS
+PAD_OPEN = '","p":"'
+CLOSE = '"}}'
+POOL = 256
+
+
+def frame_tails(size: int, seed: int) -> list[str]:
+    """POOL different frame tails (everything after the timestamp) for ``size``-byte frames."""
+    rng = random.Random(seed)
+    vocabulary = [
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 10))) for _ in range(400)
+    ]
+    pad_length = size - TS_END - len(PAD_OPEN) - len(CLOSE)
+    if pad_length < 1:
+        raise ValueError(f"frames of {size} bytes are too small")
+    tails = []
+    for _ in range(POOL):
+        words: list[str] = []
+        length = 0
+        while length < pad_length:
+            word = rng.choice(vocabulary)
+            words.append(word)
+            length += len(word) + 1
+        tails.append(PAD_OPEN + " ".join(words)[:pad_length] + CLOSE)
+    return tails
+
+
+@dataclass
+class Link:
+    """A sending socket and a receiving socket joined through one relay server."""
+
+    name: str
+    sender: ClientConnection
+    receiver: ClientConnection
+    process: subprocess.Popen[bytes]
+    extras: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for task in self.extras:
+            task.cancel()
+        await self.sender.close()
+        await self.receiver.close()
+
+
+@dataclass
+class Measurement:
+    """One server at one frame size, accumulated over the rounds."""
+
+    rates: list[float] = field(default_factory=list)
+    """Messages per second of each throughput phase."""
+    messages: int = 0
+    seconds: float = 0.0
+    loaded_ms: list[float] = field(default_factory=list)
+    unloaded_ms: list[float] = field(default_factory=list)
+    server_cpu_s: float = 0.0
+    generator_cpu_s: float = 0.0
+
+
+@dataclass
+class RelayResult:
+    sizes: list[int]
+    results: dict[tuple[str, int], Measurement]
+    window: int
+    rounds: int
+    messages: dict[int, int]
+    unloaded_messages: int
+    deflate: bool
+    extensions: dict[str, str]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc (10 ms resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def phase(link: Link, tails: list[str], count: int, window: int) -> tuple[float, list[float]]:
+    """Send ``count`` frames with at most ``window`` in flight; (seconds, latencies in ms)."""
+    latencies: list[float] = []
+    room = asyncio.Event()
+    received = 0
+
+    async def receive() -> None:
+        nonlocal received
+        while received < count:
+            message = await link.receiver.recv()
+            now = time.perf_counter_ns()
+            if not isinstance(message, str) or not message.startswith(PREFIX):
+                continue
+            latencies.append((now - int(message[TS_START:TS_END])) / 1e6)
+            received += 1
+            room.set()
+
+    receiver = asyncio.create_task(receive())
+    started = time.perf_counter_ns()
+    try:
+        for number in range(count):
+            while number - received >= window:
+                room.clear()
+                await room.wait()
+            stamp = f"{time.perf_counter_ns():0{TS_DIGITS}d}"
+            await link.sender.send(PREFIX + stamp + tails[number % POOL])
+        await asyncio.wait_for(receiver, timeout=60)
+    finally:
+        receiver.cancel()
+    return (time.perf_counter_ns() - started) / 1e9, latencies
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            [sys.executable, *args],
+            cwd=REPO,
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:]
+
+
+async def _healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    async with httpx.AsyncClient() as http:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"{url} exited early:\n{_tail(log)}")
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{url}/healthz")).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not start:\n{_tail(log)}")
+            await asyncio.sleep(0.05)
+
+
+async def _drain(socket: ClientConnection) -> None:
+    with contextlib.suppress(Exception):
+        async for _ in socket:
+            pass
+
+
+async def start_cobrowse(
+    data: Path, compression: str | None, processes: list[subprocess.Popen[bytes]]
+) -> Link:
+    """Start cobrowse and connect a joined customer/agent pair (``processes`` gets the server)."""
+    database_url = f"sqlite+aiosqlite:///{data / 'cobrowse.db'}"
+    db = Database(database_url)
+    try:
+        await db.migrate()
+        await UserStore(db).add(AGENT, UserRole.AGENT, PASSWORD)
+        await SiteStore(db).add("bench", [SITE_ORIGIN])
+    finally:
+        await db.close()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = data / "cobrowse.log"
+    process = _spawn(
+        ["-m", "cobrowse", "serve", "--port", str(port)],
+        {"COBROWSE_DATABASE_URL": database_url},
+        log,
+    )
+    processes.append(process)
+    await _healthy(base, process, log)
+
+    async with httpx.AsyncClient(base_url=base) as http:
+        signed_in = await http.post(
+            "/agent/sign-in",
+            data={"username": AGENT, "password": PASSWORD},
+            headers={"Origin": base},
+        )
+    if signed_in.status_code != 303:
+        raise RuntimeError(f"agent sign-in answered {signed_in.status_code}")
+    token = next(
+        header.split(";", 1)[0].split("=", 1)[1]
+        for header in signed_in.headers.get_list("set-cookie")
+        if header.startswith("cobrowse_agent=")
+    )
+    ws = base.replace("http://", "ws://")
+    agent = await connect(
+        f"{ws}/ws/agent",
+        origin=Origin(base),
+        additional_headers={"Cookie": f"cobrowse_agent={token}"},
+        compression=compression,
+        max_size=None,
+    )
+    hello = msgspec.json.decode(await agent.recv())
+    customer = await connect(
+        f"{ws}/ws/customer", origin=Origin(SITE_ORIGIN), compression=compression, max_size=None
+    )
+    await customer.send('{"v":1,"t":"start"}')
+    started = msgspec.json.decode(await customer.recv())
+    join = {"v": 1, "t": "join", "id": started["session"]["id"]}
+    await agent.send(msgspec.json.encode(join).decode())
+    joined = msgspec.json.decode(await agent.recv())
+    if hello.get("t") != "hello" or joined.get("t") != "joined":
+        raise RuntimeError(f"unexpected agent frames: {hello!r}, {joined!r}")
+    drain = asyncio.create_task(_drain(customer))  # agent_joined, snapshot requests
+    return Link("cobrowse", customer, agent, process, [drain])
+
+
+async def start_bare(
+    data: Path, compression: str | None, processes: list[subprocess.Popen[bytes]]
+) -> Link:
+    """Start the bare relay and connect /out then /in (``processes`` gets the server)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = data / "bare.log"
+    process = _spawn(["-m", "bench.bare_relay", "--port", str(port)], {}, log)
+    processes.append(process)
+    await _healthy(base, process, log)
+    ws = base.replace("http://", "ws://")
+    receiver = await connect(f"{ws}/out", compression=compression, max_size=None)
+    sender = await connect(f"{ws}/in", compression=compression, max_size=None)
+    return Link("bare", sender, receiver, process)
+
+
+def _extensions(socket: ClientConnection) -> str:
+    names = [extension.name for extension in socket.protocol.extensions]
+    return ", ".join(names) or "none"
+
+
+async def measure(
+    sizes: list[int],
+    messages: dict[int, int],
+    unloaded_messages: int,
+    window: int,
+    rounds: int,
+    deflate: bool,
+    progress: Callable[[str], None],
+) -> RelayResult:
+    compression = "deflate" if deflate else None
+    results = {(name, size): Measurement() for name in ("cobrowse", "bare") for size in sizes}
+    with tempfile.TemporaryDirectory(prefix="cobrowse-bench-") as tmp:
+        links: list[Link] = []
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            links.append(await start_cobrowse(Path(tmp), compression, processes))
+            links.append(await start_bare(Path(tmp), compression, processes))
+            extensions = {link.name: _extensions(link.sender) for link in links}
+            for size in sizes:
+                tails = frame_tails(size, seed=size)
+                for link in links:  # warm-up, not counted
+                    await phase(link, tails, 1000, window)
+                for number in range(rounds):
+                    order = links if number % 2 == 0 else links[::-1]
+                    for link in order:
+                        result = results[(link.name, size)]
+                        server_before = cpu_seconds(link.process.pid)
+                        generator_before = time.process_time()
+                        seconds, loaded = await phase(link, tails, messages[size], window)
+                        result.server_cpu_s += cpu_seconds(link.process.pid) - server_before
+                        result.generator_cpu_s += time.process_time() - generator_before
+                        result.rates.append(messages[size] / seconds)
+                        result.messages += messages[size]
+                        result.seconds += seconds
+                        result.loaded_ms += loaded
+                        _, unloaded = await phase(link, tails, unloaded_messages, 1)
+                        result.unloaded_ms += unloaded
+                    progress(f"(b) {size} B frames: round {number + 1}/{rounds} done")
+        finally:
+            for link in links:
+                with contextlib.suppress(Exception):
+                    await link.close()
+            for process in processes:  # only the servers this run started
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+    return RelayResult(
+        sizes, results, window, rounds, messages, unloaded_messages, deflate, extensions
+    )
+
+
+def run(
+    sizes: tuple[int, ...] = (200, 2048),
+    messages: dict[int, int] | None = None,
+    unloaded_messages: int = 2000,
+    window: int = 64,
+    rounds: int = 4,
+    deflate: bool = True,
+    progress: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> RelayResult:
+    counts = messages or {200: 60_000, 2048: 30_000}
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(
+            measure(list(sizes), counts, unloaded_messages, window, rounds, deflate, progress)
+        )
