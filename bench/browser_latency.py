@@ -18,7 +18,6 @@ Rounds alternate between the two so that background noise hits both alike.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -28,24 +27,13 @@ from typing import Any, cast
 
 from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from tests.browser import launch_chromium
 from tests.e2e.helpers import join_and_see, sign_in
 from tests.support import ServerThread, deploy, free_port
 
 from bench import bare_relay
 from bench.stats import deflated_sizes
 
-CHROMIUM = Path(os.environ.get("COBROWSE_CHROMIUM", "/usr/bin/chromium"))
-# The launch arguments of the browser tests (tests/e2e/conftest.py), copied here so
-# the benchmark does not import a pytest conftest.
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = Path(__file__).parent / "pages"
 
 # Installed in the watching page. mode "mirror": observe the agent console's mirror
@@ -270,9 +258,7 @@ def run(
             bare_url = f"http://localhost:{bare.port}"
             agent_name = deployment.add_agent("bench-agent")
             with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=LAUNCH_ARGS
-                )
+                browser = launch_chromium(playwright)
                 try:
                     progress(f"(a) Chromium {browser.version}: opening the pages")
                     customer = _new_page(browser, 1000, 700)

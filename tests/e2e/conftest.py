@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,18 +10,9 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from cobrowse.demo.website import SAMPLE_SITE
+from tests.browser import ChromiumMissing, launch_chromium
 from tests.support import Deployment, deploy
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TEST_PAGES = Path(__file__).parent / "pages"
 
 pytestmark = pytest.mark.e2e
@@ -36,12 +26,10 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium is not at {CHROMIUM}: install it with `apt-get install chromium` "
-            "(make test does this) or point CHROMIUM_PATH at a Chromium binary."
-        )
-    launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+    try:
+        launched = launch_chromium(playwright)
+    except ChromiumMissing as missing:
+        pytest.fail(str(missing))
     yield launched
     launched.close()
 

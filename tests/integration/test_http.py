@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 from sqlalchemy import select
 
 from cobrowse.store.db import Database
 from cobrowse.store.models import AgentLogin, AuditEvent
-from tests.support import AGENT_PASSWORD, Deployment, sign_in_cookie
+from tests.support import AGENT_PASSWORD, Deployment, run_async, sign_in_cookie
 
 
 def test_sign_in_sets_a_secure_httponly_samesite_cookie(deployment: Deployment) -> None:
@@ -121,7 +119,12 @@ def test_sign_in_stores_only_a_digest_of_the_cookie_token(deployment: Deployment
         finally:
             await db.close()
 
-    digests = asyncio.run(stored_digests())
+    digests: list[str] = []
+
+    async def collect() -> None:
+        digests.extend(await stored_digests())
+
+    run_async(collect)
     assert digests
     assert token not in digests
 
@@ -146,4 +149,10 @@ def test_audit_log_records_sign_ins_and_failures(deployment: Deployment) -> None
         finally:
             await db.close()
 
-    assert asyncio.run(kinds()) == ["sign_in_failed", "signed_in"]
+    found: list[str] = []
+
+    async def collect() -> None:
+        found.extend(await kinds())
+
+    run_async(collect)
+    assert found == ["sign_in_failed", "signed_in"]

@@ -14,7 +14,7 @@ from cobrowse.core import protocol
 from cobrowse.core.session import Refusal, Role
 from cobrowse.store.users import Account
 from cobrowse.web.pages import console_page, sign_in_page
-from cobrowse.web.peers import WebSocketPeer
+from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.security import CONSOLE_CSP, is_same_origin
 from cobrowse.web.services import services_of
 
@@ -103,13 +103,7 @@ async def agent_socket(socket: WebSocket) -> None:
         current = await live.console_connected(agent_id, peer)
         info = protocol.SessionInfo(current.id, current.state.value) if current else None
         await peer.send(protocol.encode(protocol.Hello(v=1, agent=agent_id, session=info)))
-        while True:
-            message = await socket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            frame = message.get("text")
-            if frame is None:
-                raise protocol.BadMessage("Frames must be text (JSON).")
+        async for frame in text_frames(socket):
             match protocol.decode_agent(frame):
                 case protocol.Pointer() | protocol.Click():
                     await live.agent_frame(agent_id, frame)

@@ -10,7 +10,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cobrowse.core import protocol
 from cobrowse.core.session import Role, Session
-from cobrowse.web.peers import WebSocketPeer
+from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.services import STATIC_DIST, services_of
 
 log = logging.getLogger("cobrowse.customer")
@@ -59,15 +59,8 @@ async def customer_socket(socket: WebSocket) -> None:
     live = services.live
     session: Session | None = None
     try:
-        while True:
-            message = await socket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            frame = message.get("text")
-            if frame is None:
-                raise protocol.BadMessage("Frames must be text (JSON).")
-            decoded = protocol.decode_customer(frame)
-            match decoded:
+        async for frame in text_frames(socket):
+            match protocol.decode_customer(frame):
                 case protocol.Stream() | protocol.Pointer():
                     if session is None:
                         raise protocol.BadMessage("Start a session before streaming.")

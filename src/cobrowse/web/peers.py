@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from cobrowse.core import protocol
+
+
+async def text_frames(socket: WebSocket) -> AsyncIterator[str]:
+    """The text frames a browser sends, until it disconnects.
+
+    A binary frame is a protocol error: every message of ours is JSON text.
+    """
+    while True:
+        message = await socket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        frame = message.get("text")
+        if frame is None:
+            raise protocol.BadMessage("Frames must be text (JSON).")
+        yield frame
 
 
 class WebSocketPeer:
