@@ -60,7 +60,11 @@ async def hello(agent: ClientConnection) -> dict[str, Any]:
 async def join(agent: ClientConnection, customer: ClientConnection, session_id: str) -> None:
     await agent.send(json.dumps({"v": 1, "t": "join", "id": session_id}))
     joined = await receive(agent)
-    assert joined == {"v": 1, "t": "joined", "session": {"id": session_id, "state": "active"}}
+    assert joined == {
+        "v": 1,
+        "t": "joined",
+        "session": {"id": session_id, "state": "active", "mode": "pointer"},
+    }
     assert await receive(customer) == {"v": 1, "t": "agent_joined"}
 
 
@@ -180,7 +184,7 @@ async def test_reconnecting_console_returns_to_its_session_and_asks_for_a_snapsh
     await agent.close()
     async with customer, agent_socket(deployment, agent_cookie) as returned:
         greeting = await hello(returned)
-        assert greeting["session"] == {"id": session_id, "state": "active"}
+        assert greeting["session"] == {"id": session_id, "state": "active", "mode": "pointer"}
         assert await receive(customer) == {"v": 1, "t": "snapshot"}
         await customer.send('{"v":1,"t":"pointer","x":7,"y":8}')
         assert await receive(returned) == {"v": 1, "t": "pointer", "x": 7, "y": 8}
@@ -253,7 +257,7 @@ async def test_agent_socket_without_sign_in_is_closed_4401(deployment: Deploymen
         ('{"v":1,"t":"teleport"}', "Invalid customer message"),
         ('{"v":2,"t":"start"}', "Invalid customer message"),
         ('{"v":1,"t":"join","id":"123456789"}', "Invalid customer message"),
-        ('{"v":1,"t":"stream","e":{}}', "Start a session before streaming."),
+        ('{"v":1,"t":"stream","e":{}}', "Start a session first."),
         (b"\x00binary", "Frames must be text (JSON)."),
     ],
 )

@@ -246,10 +246,11 @@ def test_error_message() -> None:
 
 
 def test_session_started_message() -> None:
-    assert json.loads(protocol.session_started("123456789", "idle")) == {
+    started = protocol.SessionStarted(v=1, session=protocol.SessionInfo("123456789", "idle"))
+    assert json.loads(protocol.encode(started)) == {
         "v": 1,
         "t": "session",
-        "session": {"id": "123456789", "state": "idle"},
+        "session": {"id": "123456789", "state": "idle", "mode": "pointer"},
     }
 
 
@@ -268,12 +269,16 @@ def test_session_started_message() -> None:
                 "v": 1,
                 "t": "hello",
                 "agent": "alice",
-                "session": {"id": "123456789", "state": "active"},
+                "session": {"id": "123456789", "state": "active", "mode": "pointer"},
             },
         ),
         (
             protocol.Joined(v=1, session=SessionInfo("123456789", "active")),
-            {"v": 1, "t": "joined", "session": {"id": "123456789", "state": "active"}},
+            {
+                "v": 1,
+                "t": "joined",
+                "session": {"id": "123456789", "state": "active", "mode": "pointer"},
+            },
         ),
     ],
 )

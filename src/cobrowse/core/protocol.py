@@ -60,6 +60,26 @@ class Exit(_Message, tag="exit"):
     """The sender presses Exit: the session ends for both."""
 
 
+class PointerMode(_Message, tag="pointer_mode"):
+    """The sender takes the session back to pointer mode."""
+
+
+class WriteAnswer(_Message, tag="write_answer"):
+    """The customer's answer to the agent's request for write mode."""
+
+    accepted: bool
+
+
+class Refused(_Message, tag="refused"):
+    """The customer's page refused an agent action (a restriction); forwarded to the agent.
+
+    ``code`` and ``text`` describe the rule, never the content of a field.
+    """
+
+    code: Annotated[str, msgspec.Meta(max_length=40, pattern=r"^[a-z_]+$")]
+    text: Annotated[str, msgspec.Meta(max_length=300)]
+
+
 # From the agent's console ---------------------------------------------------------
 
 
@@ -68,14 +88,38 @@ class Join(_Message, tag="join"):
 
 
 class Click(_Message, tag="click"):
-    """An agent click; in pointer mode it is shown to the customer as a ripple only."""
+    """An agent click shown to the customer as a ripple only (never performed)."""
 
     x: Coordinate
     y: Coordinate
 
 
-CustomerMessage = Start | Stream | Pointer | Exit
-AgentMessage = Join | Pointer | Click | Exit
+class RequestWrite(_Message, tag="request_write"):
+    """The agent asks the customer for write mode."""
+
+
+NodeId = Annotated[int, msgspec.Meta(ge=0, le=2**31)]
+
+
+class Act(_Message, tag="act"):
+    """An agent action to perform on the customer's page; forwarded only in write mode.
+
+    ``id`` is the rrweb node id of the target, the same on both sides.
+    """
+
+    a: Literal["click", "key", "select", "scroll"]
+    id: NodeId | None = None
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    key: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    shift: bool = False
+    value: Annotated[str, msgspec.Meta(max_length=10_000)] | None = None
+    top: Coordinate | None = None
+    left: Coordinate | None = None
+
+
+CustomerMessage = Start | Stream | Pointer | Exit | PointerMode | WriteAnswer | Refused
+AgentMessage = Join | Pointer | Click | Exit | PointerMode | RequestWrite | Act
 
 _customer_decoder: msgspec.json.Decoder[CustomerMessage] = msgspec.json.Decoder(CustomerMessage)
 _agent_decoder: msgspec.json.Decoder[AgentMessage] = msgspec.json.Decoder(AgentMessage)
@@ -111,6 +155,7 @@ def decode_agent(frame: str | bytes) -> AgentMessage:
 class SessionInfo(msgspec.Struct, frozen=True):
     id: str
     state: str
+    mode: str = "pointer"
 
 
 class SessionStarted(_Message, tag="session"):
@@ -141,6 +186,21 @@ class EndedNotice(_Message, tag="ended"):
     text: str
 
 
+class WriteRequest(_Message, tag="write_request"):
+    """Ask the customer whether the agent may act on the page."""
+
+
+class WriteDeclined(_Message, tag="write_declined"):
+    text: str
+
+
+class ModeNotice(_Message, tag="mode"):
+    """The session's mode changed; ``by`` is "agent" or "customer"."""
+
+    mode: str
+    by: str
+
+
 class ErrorNotice(_Message, tag="error"):
     code: str
     text: str
@@ -154,6 +214,9 @@ ServerMessage = (
     | Joined
     | EndedNotice
     | ErrorNotice
+    | WriteRequest
+    | WriteDeclined
+    | ModeNotice
 )
 
 _encoder = msgspec.json.Encoder()
@@ -161,10 +224,6 @@ _encoder = msgspec.json.Encoder()
 
 def encode(message: ServerMessage) -> str:
     return _encoder.encode(message).decode()
-
-
-def session_started(session_id: str, state: str) -> str:
-    return encode(SessionStarted(v=1, session=SessionInfo(session_id, state)))
 
 
 def ended(reason: str, text: str) -> str:

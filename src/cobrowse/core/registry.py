@@ -18,6 +18,7 @@ from cobrowse.core.session import (
     Effect,
     Ended,
     Ending,
+    ModeEvent,
     Refusal,
     Session,
 )
@@ -76,9 +77,9 @@ class SessionRegistry:
             return None
         return Outcome(session, session.handle(AgentReturns(agent_id), now))
 
-    def apply(self, session_id: str, event: Ending, now: float) -> Outcome:
-        """An event that ends the session; joins go through :meth:`join`, which
-        keeps the one-agent rule."""
+    def apply(self, session_id: str, event: Ending | ModeEvent, now: float) -> Outcome:
+        """Any event but a join; joins go through :meth:`join`, which keeps the
+        one-agent rule."""
         session = self._sessions.get(session_id)
         if session is None:
             raise Refusal("no_such_session", f"There is no live co-browse session {session_id}.")

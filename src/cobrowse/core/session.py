@@ -22,6 +22,13 @@ class SessionState(StrEnum):
     """Final. An ended session is never rejoined or reactivated."""
 
 
+class Mode(StrEnum):
+    POINTER = "pointer"
+    """Both see each other's pointer; the agent cannot act on the page (M1)."""
+    WRITE = "write"
+    """The customer accepted: the agent's actions are performed on the page (M2)."""
+
+
 class Role(StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
@@ -76,10 +83,33 @@ class CustomerLeaves:
     """The customer's page went away without pressing Exit."""
 
 
-Ending = Exits | CustomerLeaves
-"""The events that end a session (as opposed to an agent arriving)."""
+@dataclass(frozen=True)
+class WriteModeRequested:
+    """The agent asks the customer for write mode."""
 
-Event = AgentJoins | AgentReturns | Ending
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class WriteModeAnswered:
+    """The customer's answer to the pending request."""
+
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class PointerModeChosen:
+    """Either party takes the session back to pointer mode (one click, M2)."""
+
+    role: Role
+
+
+Ending = Exits | CustomerLeaves
+"""The events that end a session."""
+
+ModeEvent = WriteModeRequested | WriteModeAnswered | PointerModeChosen
+
+Event = AgentJoins | AgentReturns | Ending | ModeEvent
 
 
 # Effects ------------------------------------------------------------------------
@@ -108,7 +138,25 @@ class Ended:
         return END_REASON_TEXT[self.reason]
 
 
-Effect = AgentJoined | SnapshotNeeded | Ended
+@dataclass(frozen=True)
+class WriteModeAsked:
+    """Show the customer the write-mode prompt."""
+
+
+@dataclass(frozen=True)
+class WriteModeDeclined:
+    """Tell the agent the customer said no."""
+
+
+@dataclass(frozen=True)
+class ModeChanged:
+    """Both parties now see ``mode``; ``by`` says who changed it."""
+
+    mode: Mode
+    by: Role
+
+
+Effect = AgentJoined | SnapshotNeeded | Ended | WriteModeAsked | WriteModeDeclined | ModeChanged
 
 
 @dataclass
@@ -121,6 +169,8 @@ class Session:
     joined_at: float | None = None
     ended_at: float | None = None
     end_reason: EndReason | None = None
+    mode: Mode = Mode.POINTER
+    write_mode_pending: bool = False
 
     @property
     def live(self) -> bool:
@@ -142,6 +192,12 @@ class Session:
                 return self._end(EndReason.AGENT_EXIT, now)
             case CustomerLeaves():
                 return self._end(EndReason.CUSTOMER_LEFT, now)
+            case WriteModeRequested(agent_id):
+                return self._write_mode_requested(agent_id)
+            case WriteModeAnswered(accepted):
+                return self._write_mode_answered(accepted)
+            case PointerModeChosen(role):
+                return self._pointer_mode_chosen(role)
         raise TypeError(f"Session.handle got {event!r}, which is not a session event")
 
     def _agent_joins(self, agent_id: str, now: float) -> list[Effect]:
@@ -158,6 +214,37 @@ class Session:
         if self.state is not SessionState.ACTIVE or self.agent_id != agent_id:
             raise Refusal("not_your_session", "You are not the agent of this co-browse session.")
         return [SnapshotNeeded()]
+
+    def _write_mode_requested(self, agent_id: str) -> list[Effect]:
+        if self.state is not SessionState.ACTIVE or self.agent_id != agent_id:
+            raise Refusal("not_your_session", "You are not the agent of this co-browse session.")
+        if self.mode is Mode.WRITE:
+            raise Refusal("already_write_mode", "The session is already in write mode.")
+        if self.write_mode_pending:
+            raise Refusal("already_asked", "The customer has not answered the last request yet.")
+        self.write_mode_pending = True
+        return [WriteModeAsked()]
+
+    def _write_mode_answered(self, accepted: bool) -> list[Effect]:
+        if not self.write_mode_pending:
+            raise Refusal("nothing_to_answer", "The agent has not asked for write mode.")
+        self.write_mode_pending = False
+        if not accepted:
+            return [WriteModeDeclined()]
+        self.mode = Mode.WRITE
+        return [ModeChanged(Mode.WRITE, Role.CUSTOMER)]
+
+    def _pointer_mode_chosen(self, role: Role) -> list[Effect]:
+        if self.state is not SessionState.ACTIVE:
+            raise Refusal("no_agent", "No agent has joined this co-browse session.")
+        if self.write_mode_pending and role is Role.CUSTOMER:
+            # Taking pointer mode while a request is open is as good as declining it.
+            self.write_mode_pending = False
+            return [WriteModeDeclined()]
+        if self.mode is Mode.POINTER:
+            return []
+        self.mode = Mode.POINTER
+        return [ModeChanged(Mode.POINTER, role)]
 
     def _end(self, reason: EndReason, now: float) -> list[Effect]:
         self.state = SessionState.ENDED

@@ -21,10 +21,17 @@ from cobrowse.core.session import (
     Ended,
     Ending,
     Exits,
+    Mode,
+    ModeChanged,
+    PointerModeChosen,
     Refusal,
     Role,
     Session,
     SnapshotNeeded,
+    WriteModeAnswered,
+    WriteModeAsked,
+    WriteModeDeclined,
+    WriteModeRequested,
 )
 from cobrowse.core.throttle import JoinThrottle
 
@@ -32,6 +39,10 @@ log = logging.getLogger("cobrowse.live")
 
 GUESSES = frozenset({"bad_session_id", "no_such_session"})
 """Refused joins that look like guessing IDs; only these count toward the throttle."""
+
+
+def describe(session: Session) -> protocol.SessionInfo:
+    return protocol.SessionInfo(session.id, session.state.value, session.mode.value)
 
 
 class Peer(Protocol):
@@ -74,11 +85,8 @@ class LiveSessions:
     async def customer_frame(self, session_id: str, frame: str) -> None:
         """Forward a stream or pointer frame to the agent, if one is watching."""
         session = self.registry.get(session_id)
-        if session is None or session.agent_id is None:
-            return
-        console = self._consoles.get(session.agent_id)
-        if console is not None:
-            await console.send(frame)
+        if session is not None:
+            await self._to_agent(session, frame)
 
     async def customer_gone(self, session_id: str, customer: Peer) -> None:
         if self._customers.get(session_id) is customer:
@@ -125,13 +133,50 @@ class LiveSessions:
         return outcome.session
 
     async def agent_frame(self, agent_id: str, frame: str) -> None:
-        """Forward an agent pointer or click frame to the customer of its session."""
+        """Forward an agent pointer or click (ripple) frame to the customer of its session."""
+        session = self.registry.session_of_agent(agent_id)
+        if session is not None:
+            await self._to_customer(session.id, frame)
+
+    async def agent_action(self, agent_id: str, frame: str) -> None:
+        """Forward an agent action to be performed on the page: only in write mode (R7)."""
         session = self.registry.session_of_agent(agent_id)
         if session is None:
+            raise Refusal("no_session", "You are not in a co-browse session.")
+        if session.mode is not Mode.WRITE:
+            await self._audit.record("action_refused", agent_id, session.id, code="pointer_mode")
+            raise Refusal(
+                "pointer_mode",
+                "The session is in pointer mode: ask the customer for write mode first.",
+            )
+        await self._to_customer(session.id, frame)
+
+    async def request_write_mode(self, agent_id: str) -> None:
+        session = self.registry.session_of_agent(agent_id)
+        if session is None:
+            raise Refusal("no_session", "You are not in a co-browse session.")
+        outcome = self.registry.apply(session.id, WriteModeRequested(agent_id), self._clock())
+        await self._audit.record("write_mode_requested", agent_id, session.id)
+        await self._carry_out(outcome, agent_id)
+
+    async def choose_pointer_mode(self, session_id: str, role: Role, actor: str) -> None:
+        outcome = self.registry.apply(session_id, PointerModeChosen(role), self._clock())
+        await self._carry_out(outcome, actor)
+
+    async def answer_write_mode(self, session_id: str, accepted: bool) -> None:
+        outcome = self.registry.apply(session_id, WriteModeAnswered(accepted), self._clock())
+        await self._audit.record(
+            "write_mode_answered", "customer", session_id, accepted=int(accepted)
+        )
+        await self._carry_out(outcome, "customer")
+
+    async def customer_refused(self, session_id: str, code: str, frame: str) -> None:
+        """The customer's page refused an agent action: audit it and tell the agent."""
+        session = self.registry.get(session_id)
+        if session is None or session.agent_id is None:
             return
-        customer = self._customers.get(session.id)
-        if customer is not None:
-            await customer.send(frame)
+        await self._audit.record("action_refused", session.agent_id, session_id, code=code)
+        await self._to_agent(session, frame)
 
     def session_of_agent(self, agent_id: str) -> Session | None:
         return self.registry.session_of_agent(agent_id)
@@ -163,6 +208,16 @@ class LiveSessions:
                 case Ended(reason):
                     await self._finish(session, effect, actor)
                     log.info("session ended", extra={"session": session.id, "reason": reason.value})
+                case WriteModeAsked():
+                    await self._to_customer(session.id, protocol.encode(protocol.WriteRequest(v=1)))
+                case WriteModeDeclined():
+                    declined = protocol.WriteDeclined(v=1, text="The customer declined write mode.")
+                    await self._to_agent(session, protocol.encode(declined))
+                case ModeChanged(mode, by):
+                    await self._audit.record("mode_changed", actor, session.id, mode=mode.value)
+                    notice = protocol.encode(protocol.ModeNotice(v=1, mode=mode.value, by=by.value))
+                    await self._to_customer(session.id, notice)
+                    await self._to_agent(session, notice)
 
     async def _finish(self, session: Session, ended: Ended, actor: str) -> None:
         await self._audit.record("session_ended", actor, session.id, reason=ended.reason.value)
@@ -171,9 +226,12 @@ class LiveSessions:
         if customer is not None:
             await customer.send(notice)
             await customer.close(protocol.CLOSE_ENDED, ended.reason.value)
+        await self._to_agent(session, notice)
+
+    async def _to_agent(self, session: Session, frame: str) -> None:
         console = self._consoles.get(session.agent_id) if session.agent_id else None
         if console is not None:
-            await console.send(notice)
+            await console.send(frame)
 
     async def _to_customer(self, session_id: str, frame: str) -> None:
         customer = self._customers.get(session_id)

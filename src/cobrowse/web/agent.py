@@ -11,7 +11,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cobrowse.core import protocol
-from cobrowse.core.session import Refusal, Role
+from cobrowse.core.session import Refusal, Role, Session
+from cobrowse.live.sessions import LiveSessions, Peer, describe
 from cobrowse.store.users import Account
 from cobrowse.web.pages import console_page, sign_in_page
 from cobrowse.web.peers import WebSocketPeer, text_frames
@@ -84,6 +85,32 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
+async def _handle_agent_frame(live: LiveSessions, agent_id: str, peer: Peer, frame: str) -> None:
+    match protocol.decode_agent(frame):
+        case protocol.Pointer() | protocol.Click():
+            await live.agent_frame(agent_id, frame)
+        case protocol.Act():
+            await live.agent_action(agent_id, frame)
+        case protocol.Join(id=typed_id):
+            session = await live.join(agent_id, typed_id)
+            await peer.send(protocol.encode(protocol.Joined(v=1, session=describe(session))))
+        case protocol.RequestWrite():
+            await live.request_write_mode(agent_id)
+        case protocol.PointerMode():
+            own = _own_session(live, agent_id)
+            await live.choose_pointer_mode(own.id, Role.AGENT, agent_id)
+        case protocol.Exit():
+            own = _own_session(live, agent_id)
+            await live.exit(own.id, Role.AGENT, agent_id)
+
+
+def _own_session(live: LiveSessions, agent_id: str) -> Session:
+    own = live.session_of_agent(agent_id)
+    if own is None:
+        raise Refusal("no_session", "You are not in a co-browse session.")
+    return own
+
+
 async def agent_socket(socket: WebSocket) -> None:
     # Cross-site WebSocket hijacking: the cookie would ride along from any site, so
     # only pages of this server may open the console socket.
@@ -101,24 +128,13 @@ async def agent_socket(socket: WebSocket) -> None:
     peer = WebSocketPeer(socket)
     try:
         current = await live.console_connected(agent_id, peer)
-        info = protocol.SessionInfo(current.id, current.state.value) if current else None
+        info = describe(current) if current else None
         await peer.send(protocol.encode(protocol.Hello(v=1, agent=agent_id, session=info)))
         async for frame in text_frames(socket):
-            match protocol.decode_agent(frame):
-                case protocol.Pointer() | protocol.Click():
-                    await live.agent_frame(agent_id, frame)
-                case protocol.Join(id=typed_id):
-                    try:
-                        session = await live.join(agent_id, typed_id)
-                    except Refusal as refusal:
-                        await peer.send(protocol.error(refusal.code, refusal.text))
-                        continue
-                    info = protocol.SessionInfo(session.id, session.state.value)
-                    await peer.send(protocol.encode(protocol.Joined(v=1, session=info)))
-                case protocol.Exit():
-                    own = live.session_of_agent(agent_id)
-                    if own is not None:
-                        await live.exit(own.id, Role.AGENT, agent_id)
+            try:
+                await _handle_agent_frame(live, agent_id, peer, frame)
+            except Refusal as refusal:
+                await peer.send(protocol.error(refusal.code, refusal.text))
     except protocol.BadMessage as problem:
         await peer.send(protocol.error("bad_message", str(problem)))
         await peer.close(protocol.CLOSE_BAD_MESSAGE, str(problem))

@@ -9,7 +9,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cobrowse.core import protocol
-from cobrowse.core.session import Role, Session
+from cobrowse.core.session import Refusal, Role, Session
+from cobrowse.live.sessions import LiveSessions, describe
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.services import STATIC_DIST, services_of
 
@@ -46,6 +47,22 @@ async def customer_config(request: Request) -> Response:
     return JSONResponse({"site": site.name}, headers=cors)
 
 
+async def _handle_customer_message(
+    live: LiveSessions, session: Session, message: protocol.CustomerMessage, frame: str
+) -> None:
+    match message:
+        case protocol.Stream() | protocol.Pointer():
+            await live.customer_frame(session.id, frame)
+        case protocol.WriteAnswer(accepted=accepted):
+            await live.answer_write_mode(session.id, accepted)
+        case protocol.PointerMode():
+            await live.choose_pointer_mode(session.id, Role.CUSTOMER, "customer")
+        case protocol.Refused(code=code):
+            await live.customer_refused(session.id, code, frame)
+        case protocol.Exit():
+            await live.exit(session.id, Role.CUSTOMER, "customer")
+
+
 async def customer_socket(socket: WebSocket) -> None:
     services = services_of(socket.app)
     origin = socket.headers.get("origin", "")
@@ -60,19 +77,21 @@ async def customer_socket(socket: WebSocket) -> None:
     session: Session | None = None
     try:
         async for frame in text_frames(socket):
-            match protocol.decode_customer(frame):
-                case protocol.Stream() | protocol.Pointer():
-                    if session is None:
-                        raise protocol.BadMessage("Start a session before streaming.")
-                    await live.customer_frame(session.id, frame)
-                case protocol.Start():
-                    if session is not None:
-                        raise protocol.BadMessage("This socket already has a session.")
-                    session = await live.start(site.name, peer)
-                    await peer.send(protocol.session_started(session.id, session.state.value))
-                case protocol.Exit():
-                    if session is not None:
-                        await live.exit(session.id, Role.CUSTOMER, "customer")
+            message = protocol.decode_customer(frame)
+            if isinstance(message, protocol.Start):
+                if session is not None:
+                    raise protocol.BadMessage("This socket already has a session.")
+                session = await live.start(site.name, peer)
+                await peer.send(
+                    protocol.encode(protocol.SessionStarted(v=1, session=describe(session)))
+                )
+                continue
+            if session is None:
+                raise protocol.BadMessage("Start a session first.")
+            try:
+                await _handle_customer_message(live, session, message, frame)
+            except Refusal as refusal:
+                await peer.send(protocol.error(refusal.code, refusal.text))
     except protocol.BadMessage as problem:
         await peer.send(protocol.error("bad_message", str(problem)))
         await peer.close(protocol.CLOSE_BAD_MESSAGE, str(problem))
