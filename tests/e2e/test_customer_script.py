@@ -55,6 +55,7 @@ def test_site_with_its_own_ui_gets_every_event(
     assert customer.evaluate("() => window.Cobrowse.session") == {
         "id": session["id"],
         "state": "active",
+        "mode": "pointer",
     }
 
     # A handler added late still gets what already happened.
@@ -70,13 +71,13 @@ def test_site_with_its_own_ui_gets_every_event(
         })"""
     )
     assert [name for name, _ in late] == ["ready", "sessionStarted", "agentJoined"]
-    assert late[2][1] == {"id": session["id"], "state": "active"}
+    assert late[2][1] == {"id": session["id"], "state": "active", "mode": "pointer"}
 
     customer.evaluate("() => window.Cobrowse.exit()")
     customer.wait_for_function("() => window.seen.some(([name]) => name === 'sessionEnded')")
     seen = customer.evaluate("() => window.seen")
     assert [name for name, _ in seen] == ["ready", "sessionStarted", "agentJoined", "sessionEnded"]
-    assert seen[1][1] == {"id": session["id"], "state": "idle"}
+    assert seen[1][1] == {"id": session["id"], "state": "idle", "mode": "pointer"}
     assert seen[3][1] == {
         "reason": "customer_exit",
         "text": "The customer ended the co-browse session.",

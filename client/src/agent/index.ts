@@ -26,7 +26,9 @@ class Console {
   private readonly idInput = byId<HTMLInputElement>("session-id");
   private readonly sessionBar = byId<HTMLElement>("session-bar");
   private readonly sessionLabel = byId<HTMLElement>("session-label");
-  private readonly sessionState = byId<HTMLElement>("session-state");
+  private readonly sessionMode = byId<HTMLElement>("session-mode");
+  private readonly requestWrite = byId<HTMLButtonElement>("request-write");
+  private readonly pointerMode = byId<HTMLButtonElement>("pointer-mode");
   private readonly status = byId<HTMLElement>("status");
   private readonly view: MirrorView;
 
@@ -34,7 +36,15 @@ class Console {
     this.view = new MirrorView(byId("view"), byId("stage"), {
       pointer: (x, y) => this.send({ v: 1, t: "pointer", x, y }),
       click: (x, y) => this.send({ v: 1, t: "click", x, y }),
+      act: (action) => this.send({ v: 1, t: "act", ...action }),
     });
+    this.requestWrite.addEventListener("click", () => {
+      this.send({ v: 1, t: "request_write" });
+      this.requestWrite.disabled = true;
+      this.sessionMode.textContent = "Waiting for the customer…";
+      this.say("Asked the customer for write mode; waiting for the answer…");
+    });
+    this.pointerMode.addEventListener("click", () => this.send({ v: 1, t: "pointer_mode" }));
     this.joinForm.addEventListener("submit", (event) => {
       event.preventDefault();
       const typed = this.idInput.value.trim();
@@ -100,11 +110,32 @@ class Console {
       case "pointer":
         this.view.showCustomerPointer(frame.x, frame.y);
         break;
+      case "mode":
+        if (!this.session) return;
+        this.session.mode = frame.mode;
+        this.showMode();
+        this.say(
+          frame.mode === "write"
+            ? "Write mode: your clicks, typing and scrolling act on the customer's page."
+            : frame.by === "customer"
+              ? "The customer returned the session to pointer mode."
+              : "Back in pointer mode.",
+          frame.by === "customer" && frame.mode === "pointer",
+        );
+        break;
+      case "write_declined":
+        this.showMode();
+        this.say(frame.text, true);
+        break;
+      case "refused":
+        this.say(frame.text, true);
+        break;
       case "ended":
         this.leave();
         this.say(`Session ended: ${frame.text}`, true);
         break;
       case "error":
+        if (this.session) this.showMode();
         this.say(frame.text, true);
         break;
     }
@@ -113,12 +144,22 @@ class Console {
   private enter(session: SessionInfo): void {
     this.session = session;
     this.sessionLabel.textContent = session.id;
-    this.sessionState.textContent = "Pointer mode";
     this.sessionBar.hidden = false;
+    this.showMode();
+  }
+
+  private showMode(): void {
+    const write = this.session?.mode === "write";
+    this.sessionMode.textContent = write ? "Write mode" : "Pointer mode";
+    this.requestWrite.hidden = write;
+    this.requestWrite.disabled = false;
+    this.pointerMode.hidden = !write;
+    this.view.setWriteMode(write);
   }
 
   private leave(): void {
     this.session = null;
+    this.view.setWriteMode(false);
     this.view.clear();
     this.sessionBar.hidden = true;
   }

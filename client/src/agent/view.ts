@@ -4,7 +4,7 @@
 
 import { Replayer } from "rrweb";
 import { EventType, type eventWithTime } from "@rrweb/types";
-import { POINTER_AWAY, throttle } from "../shared/protocol";
+import { POINTER_AWAY, throttle, type ActFrame } from "../shared/protocol";
 
 const POINTER_INTERVAL_MS = 40;
 
@@ -19,7 +19,10 @@ function monotonicNow(): number {
 
 export interface ViewInput {
   pointer(x: number, y: number): void;
+  /** A pointer-mode click: a ripple on the customer's page, nothing more. */
   click(x: number, y: number): void;
+  /** A write-mode action, performed on the customer's page. */
+  act(action: Omit<ActFrame, "v" | "t">): void;
 }
 
 export class MirrorView {
@@ -30,6 +33,10 @@ export class MirrorView {
   private readonly surface: HTMLElement;
   private readonly overlay: HTMLElement;
   private readonly customerPointer: HTMLElement;
+  private readonly picker: HTMLElement;
+  private writeMode = false;
+  /** The agent last clicked into the view: its key presses go to the customer's page. */
+  private typing = false;
 
   constructor(
     private readonly container: HTMLElement,
@@ -45,7 +52,11 @@ export class MirrorView {
     this.customerPointer.setAttribute("data-testid", "customer-pointer");
     this.customerPointer.innerHTML = "<span>Customer</span>";
     this.customerPointer.hidden = true;
-    this.overlay.appendChild(this.customerPointer);
+    this.picker = document.createElement("div");
+    this.picker.className = "option-picker";
+    this.picker.setAttribute("role", "listbox");
+    this.picker.hidden = true;
+    this.overlay.append(this.customerPointer, this.picker);
     this.stage.append(this.surface, this.overlay);
     this.stage.hidden = true;
 
@@ -56,8 +67,49 @@ export class MirrorView {
     });
     this.overlay.addEventListener("mouseleave", () => sendPointer(POINTER_AWAY, POINTER_AWAY));
     this.overlay.addEventListener("click", (event) => {
+      if (event.target !== this.overlay) return; // a click in the option picker
       const point = this.toPage(event);
-      input.click(point.x, point.y);
+      if (!this.writeMode) {
+        input.click(point.x, point.y);
+        return;
+      }
+      this.picker.hidden = true;
+      this.typing = true;
+      const target = this.targetAt(point);
+      if (target instanceof HTMLSelectElement) {
+        this.pick(target, input);
+        return;
+      }
+      input.act({ a: "click", id: this.idOf(target), x: point.x, y: point.y });
+    });
+    this.overlay.addEventListener(
+      "wheel",
+      (event) => {
+        if (!this.writeMode) return;
+        event.preventDefault();
+        const point = this.toPage(event);
+        const scroller = this.scrollerAt(point);
+        if (!scroller) return;
+        input.act({
+          a: "scroll",
+          id: scroller.element ? this.idOf(scroller.element) : undefined,
+          top: Math.max(0, scroller.top + event.deltaY),
+          left: Math.max(0, scroller.left + event.deltaX),
+        });
+      },
+      { passive: false },
+    );
+    document.addEventListener("mousedown", (event) => {
+      if (!this.overlay.contains(event.target as Node)) this.typing = false;
+    });
+    document.addEventListener("keydown", (event) => {
+      if (!this.writeMode || !this.typing || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (event.key === "Escape") {
+        this.typing = false;
+        return;
+      }
+      event.preventDefault();
+      input.act({ a: "key", key: event.key, shift: event.shiftKey });
     });
     new ResizeObserver(() => this.fit()).observe(this.container);
   }
@@ -80,6 +132,14 @@ export class MirrorView {
       return;
     }
     this.replayer?.addEvent(event);
+  }
+
+  /** In write mode the agent's clicks, keys and wheel act on the customer's page. */
+  setWriteMode(on: boolean): void {
+    this.writeMode = on;
+    this.typing = this.typing && on;
+    this.picker.hidden = true;
+    this.overlay.classList.toggle("write", on);
   }
 
   showCustomerPointer(x: number, y: number): void {
@@ -140,6 +200,60 @@ export class MirrorView {
     wrapper.style.transform = `scale(${this.scale})`;
     this.stage.style.width = `${width * this.scale}px`;
     this.stage.style.height = `${height * this.scale}px`;
+  }
+
+  private get mirrorDocument(): Document | null {
+    return this.replayer?.iframe.contentDocument ?? null;
+  }
+
+  private targetAt(point: { x: number; y: number }): Element | null {
+    return this.mirrorDocument?.elementFromPoint(point.x, point.y) ?? null;
+  }
+
+  private idOf(node: Node | null): number | undefined {
+    if (!node || !this.replayer) return undefined;
+    const id = this.replayer.getMirror().getId(node);
+    return id > 0 ? id : undefined;
+  }
+
+  /** The element the wheel would scroll at this point: an inner panel or the page. */
+  private scrollerAt(point: { x: number; y: number }): { element: Element | null; top: number; left: number } | null {
+    const doc = this.mirrorDocument;
+    if (!doc) return null;
+    for (let element = this.targetAt(point); element && element !== doc.documentElement; element = element.parentElement) {
+      if (element === doc.body) break;
+      const style = doc.defaultView?.getComputedStyle(element);
+      const scrollable =
+        (element.scrollHeight > element.clientHeight && /(auto|scroll)/.test(style?.overflowY ?? "")) ||
+        (element.scrollWidth > element.clientWidth && /(auto|scroll)/.test(style?.overflowX ?? ""));
+      if (scrollable) return { element, top: element.scrollTop, left: element.scrollLeft };
+    }
+    const page = doc.scrollingElement ?? doc.documentElement;
+    return { element: null, top: page.scrollTop, left: page.scrollLeft };
+  }
+
+  /** A <select> cannot open inside the sandboxed view: list its options here. */
+  private pick(select: HTMLSelectElement, input: ViewInput): void {
+    const id = this.idOf(select);
+    const box = select.getBoundingClientRect();
+    this.picker.replaceChildren(
+      ...[...select.options].map((option) => {
+        const choice = document.createElement("button");
+        choice.type = "button";
+        choice.setAttribute("role", "option");
+        choice.setAttribute("aria-selected", String(option.selected));
+        choice.textContent = option.text;
+        choice.addEventListener("click", () => {
+          this.picker.hidden = true;
+          input.act({ a: "select", id, value: option.value });
+        });
+        return choice;
+      }),
+    );
+    this.picker.style.left = `${box.left * this.scale}px`;
+    this.picker.style.top = `${box.bottom * this.scale}px`;
+    this.picker.style.minWidth = `${box.width * this.scale}px`;
+    this.picker.hidden = false;
   }
 
   private toPage(event: MouseEvent): { x: number; y: number } {

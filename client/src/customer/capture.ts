@@ -3,20 +3,13 @@
 
 import { record } from "rrweb";
 import type { eventWithTime } from "@rrweb/types";
+import type { RestrictionPolicy } from "./policy";
 
 /** What a masked value looks like on the wire: constant, so not even the length leaks. */
 export const MASK_PLACEHOLDER = "••••••••";
 
-/**
- * Fields whose value never leaves the browser whatever the configuration: passwords
- * (R3; rrweb marks a password field whose type a "show password" toggle changed with
- * data-rr-is-password) and payment card fields (autocomplete="cc-*").
- */
-export const ALWAYS_MASKED_FIELDS =
-  'input[type="password" i], input[data-rr-is-password], [autocomplete^="cc-" i]';
-
 // rrweb only consults maskInputFn for the field kinds switched on here; switching
-// all text-like inputs on hands every decision to shouldMask() below.
+// all text-like inputs on hands every decision to the policy.
 const TEXT_LIKE_INPUTS = {
   color: true,
   date: true,
@@ -34,22 +27,21 @@ const TEXT_LIKE_INPUTS = {
   password: true,
 } as const;
 
-export function shouldMask(element: Element): boolean {
-  return element.matches(ALWAYS_MASKED_FIELDS);
-}
-
-export function maskValue(text: string, element: Element): string {
-  if (!shouldMask(element)) return text;
-  return text ? MASK_PLACEHOLDER : "";
-}
-
 /** Elements of cobrowse's own UI: never captured. */
 export const OWN_UI_SELECTOR = "[data-cobrowse-ui]";
 
 export class PageCapture {
   private stop: (() => void) | null = null;
 
-  constructor(private readonly emit: (event: eventWithTime) => void) {}
+  constructor(
+    private readonly policy: RestrictionPolicy,
+    private readonly emit: (event: eventWithTime) => void,
+  ) {}
+
+  /** The mirror's node ids, the same numbers the agent's view uses. */
+  nodeById(id: number): Node | null {
+    return record.mirror.getNode(id);
+  }
 
   get running(): boolean {
     return this.stop !== null;
@@ -65,7 +57,10 @@ export class PageCapture {
       emit: (event) => this.emit(event),
       // maskInputFn makes the mask constant-length (rrweb's default keeps the length).
       maskInputOptions: TEXT_LIKE_INPUTS,
-      maskInputFn: maskValue,
+      maskInputFn: (text, element) => {
+        if (!this.policy.isMasked(element)) return text;
+        return text ? MASK_PLACEHOLDER : "";
+      },
       blockSelector: OWN_UI_SELECTOR,
       // Scripts, comments and head noise are useless to the agent (and never run there).
       slimDOMOptions: "all",

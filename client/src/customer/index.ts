@@ -12,6 +12,8 @@ import {
   type ToCustomer,
 } from "../shared/protocol";
 import { PageCapture } from "./capture";
+import { AgentControl } from "./control";
+import { RestrictionPolicy } from "./policy";
 import { Emitter, type Handler } from "./events";
 import { CustomerUI } from "./ui";
 
@@ -32,6 +34,8 @@ class CobrowseClient {
   private readonly server: URL;
   private readonly ui: CustomerUI;
   private readonly capture: PageCapture;
+  private readonly policy = new RestrictionPolicy();
+  private readonly control: AgentControl;
   private readonly siteCheck: Promise<void>;
   private socket: WebSocket | null = null;
   private current: SessionInfo | null = null;
@@ -40,9 +44,21 @@ class CobrowseClient {
 
   constructor(script: HTMLScriptElement | null) {
     this.server = new URL(script?.src ?? "/", location.href);
-    this.capture = new PageCapture((event) => this.sendStream(event));
+    this.capture = new PageCapture(this.policy, (event) => this.sendStream(event));
+    this.control = new AgentControl(
+      this.policy,
+      (id) => this.capture.nodeById(id),
+      (refusal) => this.send({ v: 1, t: "refused", code: refusal.code, text: refusal.text }),
+    );
     const withWidget = script?.dataset.ui !== "none";
-    this.ui = new CustomerUI({ start: () => void this.start().catch(() => undefined), exit: () => this.exit() }, withWidget);
+    this.ui = new CustomerUI(
+      {
+        start: () => void this.start().catch(() => undefined),
+        exit: () => this.exit(),
+        pointerMode: () => this.pointerMode(),
+      },
+      withWidget,
+    );
     this.siteCheck = this.checkSite();
     this.siteCheck.then(
       () => {
@@ -75,6 +91,11 @@ class CobrowseClient {
         this.starting = null;
       });
     return this.starting;
+  }
+
+  /** Take the session back to pointer mode: the agent can only point again (M2). */
+  pointerMode(): void {
+    this.send({ v: 1, t: "pointer_mode" });
   }
 
   /** End the current session (if any) for both parties. */
@@ -152,6 +173,22 @@ class CobrowseClient {
       case "snapshot":
         this.capture.snapshot();
         break;
+      case "write_request":
+        this.askForWriteMode();
+        break;
+      case "mode":
+        if (!this.current) return;
+        this.current.mode = frame.mode;
+        if (frame.mode === "pointer") this.control.release();
+        this.ui.hideWriteRequest();
+        this.ui.showSession(this.current);
+        this.events.emit("modeChanged", { mode: frame.mode, by: frame.by });
+        break;
+      case "act":
+        // The server forwards actions only in write mode; checking here too means a
+        // stray frame can never act on the page (M1).
+        if (this.current?.mode === "write") this.control.perform(frame);
+        break;
       case "pointer":
         this.ui.agentPointer(frame.x, frame.y);
         break;
@@ -167,8 +204,25 @@ class CobrowseClient {
     }
   }
 
+  private askForWriteMode(): void {
+    let answered = false;
+    const answer = (accepted: boolean) => {
+      if (answered || !this.current) return;
+      answered = true;
+      this.ui.hideWriteRequest();
+      this.send({ v: 1, t: "write_answer", accepted });
+    };
+    this.ui.showWriteRequest(answer);
+    this.events.emit("writeModeRequested", {
+      accept: () => answer(true),
+      decline: () => answer(false),
+    });
+  }
+
   private finish(ended: EndedPayload): void {
     if (!this.current) return;
+    this.control.release();
+    this.ui.hideWriteRequest();
     this.current = null;
     this.capture.halt();
     this.removePointerListener?.();
@@ -215,6 +269,7 @@ declare global {
 interface PublicApi {
   start(): Promise<SessionInfo>;
   exit(): void;
+  pointerMode(): void;
   readonly session: SessionInfo | null;
   on(event: string, handler: Handler): void;
   off(event: string, handler: Handler): void;
@@ -229,6 +284,7 @@ function install(): void {
   const api: PublicApi = {
     start: () => client.start(),
     exit: () => client.exit(),
+    pointerMode: () => client.pointerMode(),
     get session() {
       return client.session;
     },

@@ -26,6 +26,13 @@ const STYLE = `
 .panel .id { font: 700 20px/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: 1px; }
 .panel .state { font-size: 12px; color: #55556a; }
 .panel button { background: #e5484d; color: #fff; padding: 8px 14px; font-weight: 600; }
+.panel button.secondary { display: block; margin-top: 6px; background: #ececf4; color: #1b1b1f; padding: 4px 10px; font-size: 12px; }
+.prompt { background: #fff; border: 2px solid #7b2ff7; border-radius: 14px; padding: 12px 14px; margin-bottom: 10px;
+  box-shadow: 0 6px 24px rgba(0,0,0,.22); max-width: 340px; }
+.prompt p { margin: 0 0 10px; }
+.prompt button { font: inherit; cursor: pointer; border: 0; border-radius: 999px; padding: 7px 16px; font-weight: 600; margin-right: 8px; }
+.prompt .allow { background: #7b2ff7; color: #fff; }
+.prompt .decline { background: #ececf4; color: #1b1b1f; }
 .notice { background: #fff; border-radius: 14px; padding: 12px 14px; box-shadow: 0 6px 24px rgba(0,0,0,.22);
   max-width: 320px; }
 .notice button { margin-left: 8px; background: none; border: 0; color: #7b2ff7; cursor: pointer; font: inherit; }
@@ -38,6 +45,7 @@ const ARROW = `<svg width="22" height="22" viewBox="0 0 22 22" aria-hidden="true
 export interface UIActions {
   start(): void;
   exit(): void;
+  pointerMode(): void;
 }
 
 export function formatSessionId(id: string): string {
@@ -93,8 +101,19 @@ export class CustomerUI {
     const state = el("div", "state");
     state.setAttribute("role", "status");
     state.textContent =
-      session.state === "active" ? "The agent can see this page." : "Read this ID to your agent.";
+      session.state !== "active"
+        ? "Read this ID to your agent."
+        : session.mode === "write"
+          ? "The agent can control this page."
+          : "The agent can see this page.";
     text.append(label, id, state);
+    if (session.mode === "write") {
+      const stop = el("button", "secondary");
+      stop.type = "button";
+      stop.textContent = "Stop agent control";
+      stop.addEventListener("click", () => this.actions.pointerMode());
+      text.appendChild(stop);
+    }
     const exit = el("button", "exit");
     exit.type = "button";
     exit.textContent = "Exit";
@@ -102,6 +121,34 @@ export class CustomerUI {
     exit.addEventListener("click", () => this.actions.exit());
     panel.append(text, exit);
     this.replaceWidget(panel);
+  }
+
+  /** Ask the customer whether the agent may act on the page (M2). */
+  showWriteRequest(answer: (accepted: boolean) => void): void {
+    this.hideWriteRequest();
+    if (!this.widget) return;
+    const dialog = el("div", "prompt");
+    dialog.setAttribute("role", "dialog");
+    dialog.setAttribute("aria-label", "The agent asks to control this page");
+    const text = el("p", "question");
+    text.textContent =
+      "Your agent asks to control this page: fill in fields, click and scroll for you. " +
+      "You can take control back at any time.";
+    const allow = el("button", "allow");
+    allow.type = "button";
+    allow.textContent = "Allow";
+    const decline = el("button", "decline");
+    decline.type = "button";
+    decline.textContent = "Decline";
+    allow.addEventListener("click", () => answer(true));
+    decline.addEventListener("click", () => answer(false));
+    dialog.append(text, allow, decline);
+    this.widget.prepend(dialog);
+    allow.focus();
+  }
+
+  hideWriteRequest(): void {
+    this.widget?.querySelector(".prompt")?.remove();
   }
 
   showEnded(text: string): void {

@@ -9,10 +9,42 @@ export const CLOSE_REPLACED = 4409;
 export const CLOSE_ENDED = 4000;
 
 export type SessionState = "idle" | "active" | "ended";
+export type Mode = "pointer" | "write";
 
 export interface SessionInfo {
   id: string;
   state: SessionState;
+  mode: Mode;
+}
+
+/** An agent action to perform on the customer's page (forwarded only in write mode). */
+export interface ActFrame {
+  v: 1;
+  t: "act";
+  a: "click" | "key" | "select" | "scroll";
+  /** rrweb node id of the target: the same number on both sides. */
+  id?: number;
+  x?: number;
+  y?: number;
+  key?: string;
+  shift?: boolean;
+  value?: string;
+  top?: number;
+  left?: number;
+}
+
+export interface ModeFrame {
+  v: 1;
+  t: "mode";
+  mode: Mode;
+  by: "agent" | "customer";
+}
+
+export interface RefusedFrame {
+  v: 1;
+  t: "refused";
+  code: string;
+  text: string;
 }
 
 export interface PointerFrame {
@@ -53,6 +85,9 @@ export type ToCustomer =
   | { v: 1; t: "session"; session: SessionInfo }
   | { v: 1; t: "agent_joined" }
   | { v: 1; t: "snapshot" }
+  | { v: 1; t: "write_request" }
+  | ModeFrame
+  | ActFrame
   | PointerFrame
   | ClickFrame
   | EndedFrame
@@ -61,6 +96,9 @@ export type ToCustomer =
 export type ToAgent =
   | { v: 1; t: "hello"; agent: string; session: SessionInfo | null }
   | { v: 1; t: "joined"; session: SessionInfo }
+  | { v: 1; t: "write_declined"; text: string }
+  | ModeFrame
+  | RefusedFrame
   | StreamFrame
   | PointerFrame
   | EndedFrame

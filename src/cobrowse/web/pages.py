@@ -57,7 +57,9 @@ def console_page(username: str) -> str:
 </form>
 <div id="session-bar" class="session-bar" hidden>
 <span>Co-browse session <strong id="session-label"></strong></span>
-<span id="session-state" class="badge"></span>
+<span id="session-mode" class="badge"></span>
+<button type="button" id="request-write">Request write mode</button>
+<button type="button" id="pointer-mode" hidden>Return to pointer mode</button>
 <button type="button" id="exit-session" class="danger">Exit session</button>
 </div>
 </section>
