@@ -76,8 +76,9 @@ export class MirrorView {
       this.picker.hidden = true;
       this.typing = true;
       const target = this.targetAt(point);
-      if (target instanceof HTMLSelectElement) {
-        this.pick(target, input);
+      // The mirror's nodes belong to the iframe's window: instanceof would fail.
+      if (target?.tagName === "SELECT") {
+        this.pick(target as HTMLSelectElement, input);
         return;
       }
       input.act({ a: "click", id: this.idOf(target), x: point.x, y: point.y });

@@ -132,7 +132,7 @@ export class AgentControl {
     const allowed = target.dispatchEvent(new KeyboardEvent("keydown", keyInit));
     if (allowed) {
       if (key === "Enter") this.enter(target);
-      else if (isTextField(target)) this.editField(target, key);
+      else if (isTextField(target)) this.editField(target, key, shift);
       else if (target.isContentEditable) this.editContent(target, key);
       else if ((key === " " || key === "Enter") && target instanceof HTMLElement) target.click();
     }
@@ -154,13 +154,14 @@ export class AgentControl {
     }
   }
 
-  private editField(field: TextField, key: string): void {
+  private editField(field: TextField, key: string, shift = false): void {
     if (!EDITING_KEYS.has(key) && [...key].length !== 1 && key !== "\n") return;
     this.startEditing(field);
     const value = field.value;
     const [start, end] = selectionOf(field);
     let next = value;
     let caret = start;
+    let anchor: number | null = null; // set when Shift extends the selection
     let inputType: string | null = null;
     let data: string | null = null;
     switch (key) {
@@ -177,17 +178,21 @@ export class AgentControl {
         inputType = "deleteContentForward";
         break;
       case "ArrowLeft":
-        caret = start !== end ? start : Math.max(0, start - 1);
-        break;
       case "ArrowRight":
-        caret = start !== end ? end : Math.min(value.length, end + 1);
-        break;
       case "Home":
-        caret = 0;
+      case "End": {
+        const backward = field.selectionDirection === "backward";
+        // With Shift the far end moves and the other stays (the anchor).
+        const focus = shift ? (backward ? start : end) : key === "ArrowLeft" ? start : end;
+        anchor = shift ? (backward ? end : start) : null;
+        const collapsed = start === end || shift;
+        caret =
+          key === "Home" ? 0
+          : key === "End" ? value.length
+          : key === "ArrowLeft" ? (collapsed ? Math.max(0, focus - 1) : start)
+          : collapsed ? Math.min(value.length, focus + 1) : end;
         break;
-      case "End":
-        caret = value.length;
-        break;
+      }
       default:
         next = value.slice(0, start) + key + value.slice(end);
         caret = start + key.length;
@@ -198,7 +203,8 @@ export class AgentControl {
       setNativeValue(field, next);
       field.dispatchEvent(new InputEvent("input", { bubbles: true, composed: true, inputType, data }));
     }
-    setSelection(field, caret);
+    if (anchor === null) setSelection(field, caret);
+    else setSelection(field, Math.min(anchor, caret), Math.max(anchor, caret), caret < anchor ? "backward" : "forward");
   }
 
   private editContent(target: HTMLElement, key: string): void {
@@ -332,9 +338,9 @@ function selectionOf(field: TextField): [number, number] {
   return [field.value.length, field.value.length];
 }
 
-function setSelection(field: TextField, caret: number): void {
+function setSelection(field: TextField, start: number, end = start, direction: "forward" | "backward" = "forward"): void {
   try {
-    field.setSelectionRange(caret, caret);
+    field.setSelectionRange(start, end, direction);
   } catch {
     // see selectionOf()
   }
