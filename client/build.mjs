@@ -17,7 +17,17 @@ const common = {
   logLevel: "warning",
 };
 
+// Pages the browser tests serve (a React form): test fixtures, not shipped.
+const testPagesOut = path.join(here, "..", "tests", "e2e", "pages", "dist");
+
 await Promise.all([
   build({ ...common, entryPoints: [path.join(here, "src/customer/index.ts")], outfile: path.join(outdir, "cobrowse.js") }),
   build({ ...common, entryPoints: [path.join(here, "src/agent/index.ts")], outfile: path.join(outdir, "agent.js") }),
+  build({
+    ...common,
+    entryPoints: [path.join(here, "test-pages/react-form.tsx")],
+    outfile: path.join(testPagesOut, "react-form.js"),
+    jsx: "automatic",
+    define: { "process.env.NODE_ENV": '"production"' },
+  }),
 ]);

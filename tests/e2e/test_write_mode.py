@@ -276,3 +276,22 @@ def test_site_ui_answers_the_request_through_the_api(
     expect(agent.get_by_role("status")).to_have_text(
         re.compile("The customer returned the session to pointer mode.")
     )
+
+
+def test_agent_typing_reaches_a_react_controlled_form(
+    deployment: Deployment, customer: Page, agent: Page, agent_name: str
+) -> None:
+    hands = start_shared_page(deployment, customer, agent, agent_name, "react.html")
+    grant_write_mode(hands)
+    hands.click(customer.get_by_label("Display name"))
+    hands.type("ada")
+    hands.press("Backspace")
+    # React upper-cases through its own state: the text is React's, not ours.
+    expect(customer.locator("#react-state")).to_have_text("React state: AD / fr")
+    expect(customer.get_by_label("Display name")).to_have_value("AD")
+    hands.click(customer.get_by_label("Country"))
+    agent.get_by_role("option", name="Germany").click()
+    expect(customer.locator("#react-state")).to_have_text("React state: AD / de")
+    expect(agent.frame_locator(VIEW).locator("#react-state")).to_have_text(
+        "React state: AD / de"
+    )
