@@ -103,10 +103,13 @@ class Console {
         this.enter(frame.session);
         this.say(`Joined co-browse session ${frame.session.id}. Waiting for the customer's page…`);
         break;
-      case "stream":
+      case "stream": {
+        const before = this.view.showing;
         this.view.add(frame.e as eventWithTime);
-        if (this.view.showing && this.session) this.say(`Viewing the customer's page.`);
+        // Said once, when the page first shows: later notices must not be overwritten.
+        if (!before && this.view.showing && this.session) this.say("Viewing the customer's page.");
         break;
+      }
       case "pointer":
         this.view.showCustomerPointer(frame.x, frame.y);
         break;

@@ -7,6 +7,13 @@ import { EventType, type eventWithTime } from "@rrweb/types";
 import { POINTER_AWAY, throttle, type ActFrame } from "../shared/protocol";
 
 const POINTER_INTERVAL_MS = 40;
+const RESTRICTIONS_EVENT = "cobrowse-restrictions";
+const RESTRICTION_STYLE_ID = "cobrowse-restriction-style";
+
+interface RestrictionSelectors {
+  mask: string;
+  disable: string | null;
+}
 
 /**
  * Milliseconds on a clock that never steps: rrweb's timer advances with
@@ -35,6 +42,7 @@ export class MirrorView {
   private readonly customerPointer: HTMLElement;
   private readonly picker: HTMLElement;
   private writeMode = false;
+  private restrictionStyle = "";
   /** The agent last clicked into the view: its key presses go to the customer's page. */
   private typing = false;
 
@@ -178,6 +186,10 @@ export class MirrorView {
       this.size = { width, height };
       this.fit();
     });
+    replayer.on("custom-event", (event) => {
+      const { tag, payload } = (event as { data: { tag: string; payload: unknown } }).data;
+      if (tag === RESTRICTIONS_EVENT) this.showRestrictions(payload as RestrictionSelectors);
+    });
     replayer.iframe.title = "Customer view";
     replayer.startLive(monotonicNow());
     if (this.pendingMeta) replayer.addEvent(this.pendingMeta);
@@ -201,6 +213,30 @@ export class MirrorView {
     wrapper.style.transform = `scale(${this.scale})`;
     this.stage.style.width = `${width * this.scale}px`;
     this.stage.style.height = `${height * this.scale}px`;
+  }
+
+  /** Masked elements look masked and disabled ones unavailable, as on the customer's
+   * side (R1, R4): the same selectors, applied to the mirror's copy of the page. */
+  private showRestrictions(selectors: RestrictionSelectors): void {
+    const rules = [
+      `${selectors.mask} { outline: 2px dashed #7b2ff7 !important; outline-offset: 1px !important; }`,
+    ];
+    if (selectors.disable) {
+      rules.push(
+        `${selectors.disable} { opacity: .45 !important; filter: grayscale(1) !important; ` +
+          "cursor: not-allowed !important; outline: 2px dashed #e5484d !important; }",
+      );
+    }
+    this.restrictionStyle = rules.join("\n");
+    const doc = this.mirrorDocument;
+    if (!doc?.head) return;
+    let style = doc.getElementById(RESTRICTION_STYLE_ID);
+    if (!style) {
+      style = doc.createElement("style");
+      style.id = RESTRICTION_STYLE_ID;
+      doc.head.appendChild(style);
+    }
+    style.textContent = this.restrictionStyle;
   }
 
   private get mirrorDocument(): Document | null {

@@ -3,10 +3,10 @@
 
 import { record } from "rrweb";
 import type { eventWithTime } from "@rrweb/types";
+import type { MaskInputOptions } from "rrweb-snapshot";
+import { MASK_PLACEHOLDER, Scrubber } from "./masking";
 import type { RestrictionPolicy } from "./policy";
 
-/** What a masked value looks like on the wire: constant, so not even the length leaks. */
-export const MASK_PLACEHOLDER = "••••••••";
 
 // rrweb only consults maskInputFn for the field kinds switched on here; switching
 // all text-like inputs on hands every decision to the policy.
@@ -25,18 +25,32 @@ const TEXT_LIKE_INPUTS = {
   url: true,
   week: true,
   password: true,
-} as const;
+  textarea: true,
+  select: true,
+  // Not in rrweb's type, but its lookup is by input type: a hidden input matching a
+  // mask rule is masked too.
+  hidden: true,
+} as MaskInputOptions;
+
+/** The custom rrweb event carrying the selectors of the current restrictions. */
+export const RESTRICTIONS_EVENT = "cobrowse-restrictions";
 
 /** Elements of cobrowse's own UI: never captured. */
 export const OWN_UI_SELECTOR = "[data-cobrowse-ui]";
 
 export class PageCapture {
   private stop: (() => void) | null = null;
+  private readonly scrubber: Scrubber;
 
   constructor(
     private readonly policy: RestrictionPolicy,
     private readonly emit: (event: eventWithTime) => void,
-  ) {}
+  ) {
+    this.scrubber = new Scrubber(
+      (element) => policy.isMasked(element),
+      (id) => record.mirror.getNode(id),
+    );
+  }
 
   /** The mirror's node ids, the same numbers the agent's view uses. */
   nodeById(id: number): Node | null {
@@ -50,17 +64,22 @@ export class PageCapture {
   /** Start recording; the first events are a full snapshot of the page. */
   start(): void {
     if (this.stop) {
-      record.takeFullSnapshot(true);
+      this.snapshot();
       return;
     }
     const stop = record({
-      emit: (event) => this.emit(event),
+      emit: (event) => this.emit(this.scrubber.scrubEvent(event)),
       // maskInputFn makes the mask constant-length (rrweb's default keeps the length).
       maskInputOptions: TEXT_LIKE_INPUTS,
       maskInputFn: (text, element) => {
         if (!this.policy.isMasked(element)) return text;
         return text ? MASK_PLACEHOLDER : "";
       },
+      // Every text node is offered to maskTextFn, which asks the policy: rules can
+      // change during a session, and rrweb reads maskTextSelector only once.
+      maskTextSelector: "*",
+      maskTextFn: (text, element) =>
+        element && this.policy.isMasked(element) && text.trim() ? MASK_PLACEHOLDER : text,
       blockSelector: OWN_UI_SELECTOR,
       // Scripts, comments and head noise are useless to the agent (and never run there).
       slimDOMOptions: "all",
@@ -76,12 +95,22 @@ export class PageCapture {
       },
     });
     this.stop = stop ?? null;
+    this.announceRestrictions();
   }
 
-  /** Ask for a fresh full snapshot (an agent view is being rebuilt). */
+  /** A fresh full snapshot: an agent view is being rebuilt, or the rules changed. */
   snapshot(): void {
-    if (this.stop) record.takeFullSnapshot(true);
-    else this.start();
+    if (!this.stop) {
+      this.start();
+      return;
+    }
+    record.takeFullSnapshot(true);
+    this.announceRestrictions();
+  }
+
+  /** Tell the agent's view which elements to show as masked or unavailable. */
+  private announceRestrictions(): void {
+    if (this.stop) record.addCustomEvent(RESTRICTIONS_EVENT, this.policy.selectors);
   }
 
   halt(): void {

@@ -13,6 +13,8 @@ import {
 } from "../shared/protocol";
 import { PageCapture } from "./capture";
 import { AgentControl } from "./control";
+import { MaskMarkers } from "./markers";
+import { settingsFor, type SiteRestrictions } from "./restrictions";
 import { RestrictionPolicy } from "./policy";
 import { Emitter, type Handler } from "./events";
 import { CustomerUI } from "./ui";
@@ -36,6 +38,9 @@ class CobrowseClient {
   private readonly capture: PageCapture;
   private readonly policy = new RestrictionPolicy();
   private readonly control: AgentControl;
+  private readonly markers: MaskMarkers;
+  private restrictions: SiteRestrictions | null = null;
+  private path = location.pathname;
   private readonly siteCheck: Promise<void>;
   private socket: WebSocket | null = null;
   private current: SessionInfo | null = null;
@@ -59,6 +64,8 @@ class CobrowseClient {
       },
       withWidget,
     );
+    this.markers = new MaskMarkers(this.ui.overlayLayer, this.policy);
+    this.followPath();
     this.siteCheck = this.checkSite();
     this.siteCheck.then(
       () => {
@@ -141,6 +148,7 @@ class CobrowseClient {
           settled = true;
           this.current = { ...frame.session };
           this.ui.showSession(this.current);
+          this.markers.show();
           this.events.emit("sessionStarted", { ...this.current }, true);
           resolve({ ...this.current });
           return;
@@ -173,6 +181,10 @@ class CobrowseClient {
       case "snapshot":
         this.capture.snapshot();
         break;
+      case "restrictions":
+        this.restrictions = frame.restrictions;
+        this.applyRestrictions();
+        break;
       case "write_request":
         this.askForWriteMode();
         break;
@@ -204,6 +216,36 @@ class CobrowseClient {
     }
   }
 
+  private applyRestrictions(): void {
+    if (!this.restrictions) return;
+    this.policy.update(settingsFor(this.restrictions, location.pathname));
+    // What was sent under the old rules is replaced by a snapshot under the new ones.
+    if (this.capture.running) this.capture.snapshot();
+  }
+
+  /** In-app navigation changes the page: its path may have other restrictions. */
+  private followPath(): void {
+    const check = () => {
+      if (location.pathname === this.path) return;
+      this.path = location.pathname;
+      this.applyRestrictions();
+    };
+    for (const method of ["pushState", "replaceState"] as const) {
+      const original = history[method];
+      history[method] = function (this: History, ...args: Parameters<History["pushState"]>) {
+        const result = original.apply(this, args);
+        try {
+          check();
+        } catch (error) {
+          console.error("cobrowse: restriction update failed", error);
+        }
+        return result;
+      };
+    }
+    window.addEventListener("popstate", check);
+    window.addEventListener("hashchange", check);
+  }
+
   private askForWriteMode(): void {
     let answered = false;
     const answer = (accepted: boolean) => {
@@ -223,6 +265,7 @@ class CobrowseClient {
     if (!this.current) return;
     this.control.release();
     this.ui.hideWriteRequest();
+    this.markers.hide();
     this.current = null;
     this.capture.halt();
     this.removePointerListener?.();

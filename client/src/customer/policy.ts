@@ -42,6 +42,18 @@ export class RestrictionPolicy {
     this.submitDisabled = settings.disableSubmit;
   }
 
+  /** The selectors, for the agent's view to show what is masked or unavailable. */
+  get selectors(): { mask: string; disable: string | null } {
+    return { mask: this.maskSelector, disable: this.disableSelector };
+  }
+
+  /** The outermost masked elements of the page (their insides are masked with them). */
+  maskedElements(): Element[] {
+    return [...document.querySelectorAll(this.maskSelector)].filter(
+      (element) => !element.parentElement?.closest(this.maskSelector) && !element.closest("[data-cobrowse-ui]"),
+    );
+  }
+
   /** Whether the agent may submit forms in any way (R4: not by default). */
   get agentMaySubmit(): boolean {
     return !this.submitDisabled;

@@ -12,6 +12,13 @@ const STYLE = `
 .pointer svg { display: block; filter: drop-shadow(0 1px 2px rgba(0,0,0,.35)); }
 .pointer span { position: absolute; left: 16px; top: 18px; background: #7b2ff7; color: #fff;
   font: 600 11px/1.6 system-ui, sans-serif; padding: 0 6px; border-radius: 8px; white-space: nowrap; }
+.masked-marker { position: absolute; left: 0; top: 0; border: 2px dashed #7b2ff7; border-radius: 6px;
+  background: repeating-linear-gradient(135deg, rgba(123,47,247,.06) 0 6px, transparent 6px 12px); }
+.masked-marker span { position: absolute; right: 4px; top: -10px; background: #7b2ff7; color: #fff;
+  font: 600 10px/1.6 system-ui, sans-serif; padding: 0 6px; border-radius: 8px; white-space: nowrap; }
+.hidden-notice { position: absolute; left: 0; top: 0; max-width: 280px; background: #1b1b2f; color: #fff;
+  font: 13px/1.4 system-ui, sans-serif; padding: 6px 10px; border-radius: 8px; box-shadow: 0 4px 14px rgba(0,0,0,.3); }
+.hidden-notice[hidden] { display: none; }
 .ripple { position: absolute; width: 36px; height: 36px; margin: -18px 0 0 -18px; border-radius: 50%;
   border: 3px solid #7b2ff7; animation: ripple 700ms ease-out forwards; }
 @keyframes ripple { from { transform: scale(.3); opacity: 1; } to { transform: scale(1.6); opacity: 0; } }
@@ -57,6 +64,11 @@ export class CustomerUI {
   private readonly pointer: HTMLElement;
   private readonly widget: HTMLElement | null;
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** The full-page layer (no pointer events) where pointers and markers are drawn. */
+  get overlayLayer(): HTMLElement {
+    return this.layer;
+  }
 
   constructor(private readonly actions: UIActions, withWidget: boolean) {
     const host = document.createElement("cobrowse-ui");

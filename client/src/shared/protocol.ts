@@ -83,6 +83,7 @@ export interface ErrorFrame {
 
 export type ToCustomer =
   | { v: 1; t: "session"; session: SessionInfo }
+  | { v: 1; t: "restrictions"; restrictions: import("../customer/restrictions").SiteRestrictions }
   | { v: 1; t: "agent_joined" }
   | { v: 1; t: "snapshot" }
   | { v: 1; t: "write_request" }
