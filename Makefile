@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: demo test check unit integration e2e bench build deps chromium clean
+.PHONY: demo test check unit integration e2e bench build deps chromium postgres clean
 
 demo: build
 	$(BIN)/cobrowse demo
 
-test: build chromium check
+test: build chromium postgres check
 	$(BIN)/pytest -q -p no:cacheprovider
 
 check: build
@@ -48,6 +48,14 @@ client/node_modules/.installed: client/package-lock.json
 	@command -v npm >/dev/null || { echo "cobrowse needs Node.js 18+ and npm to build its client"; exit 1; }
 	cd client && npm ci --no-audit --no-fund
 	touch $@
+
+# The store tests also run against PostgreSQL (127.0.0.1:5432, database test); start
+# the local cluster when it is installed but not running.
+postgres:
+	@pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null || { \
+	  [ -d /etc/postgresql ] && echo "Starting PostgreSQL..." && \
+	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; } || \
+	  echo "PostgreSQL is not reachable on 127.0.0.1:5432: its store tests will fail and say how to start it."
 
 chromium:
 	@[ -x "$(CHROMIUM)" ] || { echo "Installing Chromium for the browser tests..."; \

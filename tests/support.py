@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -17,9 +20,12 @@ from starlette.types import ASGIApp
 
 from cobrowse.app import create_app
 from cobrowse.config import Settings
+from cobrowse.core.restrictions import SiteRestrictions
 from cobrowse.demo.website import create_site_app
 from cobrowse.server import uvicorn_config
+from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.db import Database
+from cobrowse.store.restrictions import RestrictionStore
 from cobrowse.store.sites import SiteStore
 from cobrowse.store.users import UserRole, UserStore
 from cobrowse.web.services import Services
@@ -46,6 +52,23 @@ def run_async(work: Callable[[], Coroutine[Any, Any, None]]) -> None:
     thread.join()
     if failure:
         raise failure[0]
+
+
+def cobrowse(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The `cobrowse` command in a subprocess, as an administrator runs it."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COBROWSE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "cobrowse", *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def free_port() -> int:
@@ -106,6 +129,31 @@ class Deployment:
 
         run_async(add)
         return username
+
+    def add_site(self, name: str, origins: list[str]) -> str:
+        async def add() -> None:
+            db = Database(self.settings.database_url)
+            try:
+                await SiteStore(db).add(name, origins)
+            finally:
+                await db.close()
+
+        run_async(add)
+        return name
+
+    def add_api_key(self, name: str) -> str:
+        """A new integration API key; returns the key itself."""
+        created: list[str] = []
+
+        async def create() -> None:
+            db = Database(self.settings.database_url)
+            try:
+                created.append(await ApiKeyStore(db).create(name))
+            finally:
+                await db.close()
+
+        run_async(create)
+        return created[0]
 
     def stop(self) -> None:
         for thread in reversed(self.threads):
@@ -174,3 +222,16 @@ def sign_in_cookie(deployment: Deployment, username: str, password: str = AGENT_
     assert response.status_code == 303, response.text
     set_cookie = response.headers["set-cookie"]
     return set_cookie.split(";", 1)[0]
+
+
+def set_restrictions(deployment: Deployment, site: str, document: dict[str, object]) -> None:
+    """Save a site's DOM restrictions straight into the store, as an import would."""
+
+    async def save() -> None:
+        db = Database(deployment.settings.database_url)
+        try:
+            await RestrictionStore(db).put(site, SiteRestrictions.from_wire(document, site))
+        finally:
+            await db.close()
+
+    run_async(save)

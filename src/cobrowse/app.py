@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,9 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from cobrowse.config import Settings
+from cobrowse.live.restriction_poll import poll_restrictions
 from cobrowse.web import agent, customer
+from cobrowse.web.api import create_api
 from cobrowse.web.security import SecurityHeaders
 from cobrowse.web.services import STATIC, Services
 
@@ -33,7 +36,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await shared.db.migrate()
+        poller = asyncio.create_task(
+            poll_restrictions(shared.restrictions, shared.live, settings.restrictions_poll_seconds)
+        )
         yield
+        poller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
         await shared.db.close()
 
     app = Starlette(
@@ -48,6 +57,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/agent/sign-out", agent.sign_out, methods=["POST"]),
             WebSocketRoute("/ws/agent", agent.agent_socket),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            Mount("/api/v1", create_api(shared)),
         ],
         middleware=[Middleware(SecurityHeaders)],
         lifespan=lifespan,

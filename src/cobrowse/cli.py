@@ -12,9 +12,14 @@ import click
 import uvicorn
 
 from cobrowse.config import ConfigError, Settings, load_settings
+from cobrowse.core import restriction_file
+from cobrowse.core.restrictions import RestrictionError, SiteRestrictions
 from cobrowse.logs import configure_logging
+from cobrowse.store.api_keys import ApiKeyError, ApiKeyInfo, ApiKeyStore
+from cobrowse.store.audit import AuditLog
 from cobrowse.store.db import Database
-from cobrowse.store.sites import SiteError, SiteStore
+from cobrowse.store.restrictions import RestrictionStore
+from cobrowse.store.sites import SiteError, SiteStore, UnknownSite
 from cobrowse.store.users import UserError, UserRole, UserStore
 
 _Result = TypeVar("_Result")
@@ -135,6 +140,162 @@ def sites_add(name: str, origins: tuple[str, ...], config_file: Path | None) -> 
         click.echo(_with_database(settings, add))
     except SiteError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@main.group()
+def restrictions() -> None:
+    """DOM restrictions: what is masked or disabled for the agent, per site and page."""
+
+
+@restrictions.command("export")
+@click.option(
+    "--site",
+    "site_names",
+    multiple=True,
+    help="Only this site (repeatable); every registered site when not given.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="File to write; standard output when not given.",
+)
+@config_option
+def restrictions_export(
+    site_names: tuple[str, ...], output: Path | None, config_file: Path | None
+) -> None:
+    """Write sites' restrictions as a commented TOML file to review and import."""
+    settings = _settings(config_file)
+
+    async def export(db: Database) -> dict[str, SiteRestrictions]:
+        store = RestrictionStore(db)
+        if not site_names:
+            return await store.all()
+        return {name: await store.get(name) for name in dict.fromkeys(site_names)}
+
+    try:
+        chosen = _with_database(settings, export)
+    except UnknownSite as exc:
+        raise click.ClickException(f"{exc} (cobrowse sites add registers one)") from None
+    text = restriction_file.render(chosen)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"wrote the restrictions of {len(chosen)} site(s) to {output}", err=True)
+
+
+@restrictions.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@config_option
+def restrictions_import(file: Path, config_file: Path | None) -> None:
+    """Replace the restrictions of every site named in FILE (others are untouched).
+
+    The whole file is checked first; if anything in it is wrong nothing is saved.
+    """
+    settings = _settings(config_file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file} is not a UTF-8 text file") from None
+
+    async def load(db: Database) -> list[str]:
+        registered = {site.name for site in await SiteStore(db).all()}
+        wanted = restriction_file.parse(text, registered)
+        store = RestrictionStore(db)
+        current = await store.all()
+        changed = {name: new for name, new in wanted.items() if current.get(name) != new}
+        versions = await store.replace(changed)
+        report: list[str] = []
+        for name, new in wanted.items():
+            if name not in versions:
+                report.append(f"site {name}: unchanged")
+                continue
+            await AuditLog(db).record(
+                "restrictions_changed", "cli", site=name, version=versions[name]
+            )
+            report.append(f"site {name}: saved as version {versions[name]}")
+            report += [
+                f"  {line}" for line in restriction_file.describe_changes(current[name], new)
+            ]
+        return report or [f"{file} names no site; nothing changed"]
+
+    try:
+        click.echo("\n".join(_with_database(settings, load)))
+    except (RestrictionError, SiteError) as exc:
+        # str(), not .problems: the message keeps a flood of mistakes to the first few.
+        raise click.ClickException(
+            f"{file} was not imported; nothing was changed:\n"
+            + "\n".join(f"  {problem}" for problem in str(exc).splitlines())
+        ) from None
+
+
+@main.group("api-keys")
+def api_keys() -> None:
+    """Keys for the integration REST API under /api/v1."""
+
+
+@api_keys.command("create")
+@click.argument("name")
+@config_option
+def api_keys_create(name: str, config_file: Path | None) -> None:
+    """Create a key named NAME and print it; it is shown this once only."""
+    settings = _settings(config_file)
+
+    async def create(db: Database) -> str:
+        key = await ApiKeyStore(db).create(name)
+        await AuditLog(db).record("api_key_created", "cli", api_key=name)
+        return key
+
+    try:
+        key = _with_database(settings, create)
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    # The key alone on standard output, so `KEY=$(cobrowse api-keys create crm)` works.
+    click.echo(key)
+    click.echo(
+        f"API key {name} created. Store it now: it is shown only once (cobrowse keeps only "
+        "a digest of it). Send it as the header  Authorization: Bearer <key>",
+        err=True,
+    )
+
+
+@api_keys.command("list")
+@config_option
+def api_keys_list(config_file: Path | None) -> None:
+    """List API keys (names and use, never the keys)."""
+    settings = _settings(config_file)
+
+    async def list_keys(db: Database) -> list[ApiKeyInfo]:
+        return await ApiKeyStore(db).list()
+
+    keys = _with_database(settings, list_keys)
+    if not keys:
+        click.echo("no API keys (cobrowse api-keys create NAME makes one)")
+    for key in keys:
+        used = key.last_used_at.isoformat(timespec="seconds") if key.last_used_at else "never"
+        click.echo(
+            f"{key.name}  created {key.created_at.isoformat(timespec='seconds')}  last used {used}"
+        )
+
+
+@api_keys.command("revoke")
+@click.argument("name")
+@config_option
+def api_keys_revoke(name: str, config_file: Path | None) -> None:
+    """Revoke the key named NAME; requests with it are refused from now on."""
+    settings = _settings(config_file)
+
+    async def revoke(db: Database) -> None:
+        await ApiKeyStore(db).revoke(name)
+        await AuditLog(db).record("api_key_revoked", "cli", api_key=name)
+
+    try:
+        _with_database(settings, revoke)
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"API key {name} revoked")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     join_attempts_per_minute: int = Field(
         10, ge=1, le=1000, description="Failed joins an agent may make per minute."
     )
+    restrictions_poll_seconds: float = Field(
+        2.0,
+        ge=0.1,
+        le=3600,
+        description="How often the server checks for restriction changes made by another "
+        "process (cobrowse restrictions import); API changes apply at once.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("log_level", mode="before")

@@ -292,6 +292,4 @@ def test_agent_typing_reaches_a_react_controlled_form(
     hands.click(customer.get_by_label("Country"))
     agent.get_by_role("option", name="Germany").click()
     expect(customer.locator("#react-state")).to_have_text("React state: AD / de")
-    expect(agent.frame_locator(VIEW).locator("#react-state")).to_have_text(
-        "React state: AD / de"
-    )
+    expect(agent.frame_locator(VIEW).locator("#react-state")).to_have_text("React state: AD / de")

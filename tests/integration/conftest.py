@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from cobrowse.demo.website import SAMPLE_SITE
+from cobrowse.store.db import Database
+from tests.databases import postgres_database, sqlite_database
 from tests.support import Deployment, deploy, sign_in_cookie
 
 _agent_numbers = itertools.count(1)
+_api_key_numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +42,12 @@ def agent_cookie(deployment: Deployment) -> str:
     return sign_in_cookie(deployment, username)
 
 
+@pytest.fixture
+def api_key(deployment: Deployment) -> str:
+    """A fresh integration API key, created in the deployment's store."""
+    return deployment.add_api_key(f"key-{next(_api_key_numbers)}")
+
+
 def customer_socket(deployment: Deployment, origin: str) -> connect:
     return connect(f"{deployment.ws_url}/ws/customer", origin=origin, proxy=None)  # type: ignore[arg-type]
 
@@ -61,3 +71,14 @@ async def customer(deployment: Deployment, site_origin: str) -> AsyncIterator[Cl
 async def agent(deployment: Deployment, agent_cookie: str) -> AsyncIterator[ClientConnection]:
     async with agent_socket(deployment, agent_cookie) as socket:
         yield socket
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh, migrated store on each backend (PostgreSQL: see tests/databases.py)."""
+    if request.param == "sqlite":
+        async with sqlite_database(tmp_path) as db:
+            yield db
+    else:
+        async with postgres_database() as db:
+            yield db

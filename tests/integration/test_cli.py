@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def cobrowse(
-    *args: str, cwd: Path, env: dict[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("COBROWSE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "cobrowse", *args],
-        cwd=cwd,
-        env={**clean, **(env or {})},
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support import cobrowse
 
 
 def test_users_and_sites_are_added_to_the_default_sqlite_store(tmp_path: Path) -> None:

@@ -47,6 +47,9 @@ async def start(customer: ClientConnection) -> str:
     assert started["t"] == "session"
     assert started["session"]["state"] == "idle"
     session_id: str = started["session"]["id"]
+    restrictions = await receive(customer)
+    assert restrictions["t"] == "restrictions"
+    assert restrictions["restrictions"]["mask_payment_cards"] is True
     assert re.fullmatch(r"[1-9][0-9]{8}", session_id)
     return session_id
 

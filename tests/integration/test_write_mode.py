@@ -9,7 +9,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 
 from tests.integration.conftest import agent_socket, customer_socket
-from tests.integration.test_sockets import closed_with, live_pair, receive, receive_raw
+from tests.integration.test_sockets import closed_with, live_pair, receive, receive_raw, start
 from tests.support import Deployment
 
 ACT_CLICK = '{"v":1,"t":"act","a":"click","id":12,"x":10,"y":20}'
@@ -127,8 +127,7 @@ async def test_customer_cannot_send_agent_messages(
     deployment: Deployment, site_origin: str, kind: str, frame: str
 ) -> None:
     async with customer_socket(deployment, site_origin) as customer:
-        await customer.send('{"v":1,"t":"start"}')
-        await receive(customer)
+        await start(customer)
         await customer.send(frame)
         error = await receive(customer)
         assert error["code"] == "bad_message", kind

@@ -201,6 +201,12 @@ class ModeNotice(_Message, tag="mode"):
     by: str
 
 
+class RestrictionsNotice(_Message, tag="restrictions"):
+    """The site's DOM restrictions (core.restrictions wire format), on start and on change."""
+
+    restrictions: dict[str, object]
+
+
 class ErrorNotice(_Message, tag="error"):
     code: str
     text: str
@@ -217,6 +223,7 @@ ServerMessage = (
     | WriteRequest
     | WriteDeclined
     | ModeNotice
+    | RestrictionsNotice
 )
 
 _encoder = msgspec.json.Encoder()

@@ -39,6 +39,9 @@ class SessionRegistry:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def of_site(self, site_id: str) -> list[Session]:
+        return [session for session in self._sessions.values() if session.site_id == site_id]
+
     def get(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 

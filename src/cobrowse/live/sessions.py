@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from cobrowse.core import protocol
@@ -72,6 +72,7 @@ class LiveSessions:
         self._throttle = JoinThrottle(join_attempts_per_minute)
         self._customers: dict[str, Peer] = {}
         self._consoles: dict[str, Peer] = {}
+        self._restrictions_pushed: dict[str, Mapping[str, object]] = {}
 
     # Customer side ----------------------------------------------------------------
 
@@ -81,6 +82,21 @@ class LiveSessions:
         log.info("session started", extra={"session": session.id, "site": site_name})
         await self._audit.record("session_started", "customer", session.id, site=site_name)
         return session
+
+    async def restrictions_changed(
+        self, site_name: str, restrictions: Mapping[str, object]
+    ) -> None:
+        """New DOM restrictions reach the site's live sessions without a reload (R5).
+
+        The same restrictions twice (the API's push, then the poll that notices the
+        same change) reach the pages once: each change makes them take a snapshot.
+        """
+        if self._restrictions_pushed.get(site_name) == restrictions:
+            return
+        self._restrictions_pushed[site_name] = dict(restrictions)
+        notice = protocol.encode(protocol.RestrictionsNotice(v=1, restrictions=dict(restrictions)))
+        for session in self.registry.of_site(site_name):
+            await self._to_customer(session.id, notice)
 
     async def customer_frame(self, session_id: str, frame: str) -> None:
         """Forward a stream or pointer frame to the agent, if one is watching."""

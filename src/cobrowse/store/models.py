@@ -58,3 +58,32 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     session_id: Mapped[str | None] = mapped_column(String(9), index=True)
     detail: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class SiteRestrictionDocument(Base):
+    """A site's DOM restrictions as the customer script receives them (``to_wire``).
+
+    A site without a row has the defaults. ``version`` comes from one counter shared
+    by all sites, so the largest version changes whenever any site's restrictions do.
+    """
+
+    __tablename__ = "site_restrictions"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[dict[str, object]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A key of the integration API. The key is shown once; the table keeps its digest."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

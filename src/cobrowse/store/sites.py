@@ -17,7 +17,15 @@ SITE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class SiteError(Exception):
-    """A site could not be added; the message says why."""
+    """A site could not be added or found; the message says why."""
+
+
+class UnknownSite(SiteError):
+    """No site has this name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"there is no site named {name!r}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,12 @@ class SiteStore:
                 .where(SiteOrigin.origin == normalized)
             )
             return await self._record(tx, site) if site is not None else None
+
+    async def all(self) -> list[SiteRecord]:
+        """Every registered site, by name."""
+        async with self._db.sessions() as tx:
+            found = await tx.scalars(select(Site).order_by(Site.name))
+            return [await self._record(tx, site) for site in found.all()]
 
     @staticmethod
     async def _record(tx: AsyncSession, site: Site) -> SiteRecord:

@@ -13,7 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
 from cobrowse.core.ids import new_token, token_digest
-from cobrowse.store.db import Database
+from cobrowse.store.db import Database, as_utc
 from cobrowse.store.models import AgentLogin, User
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
@@ -94,7 +94,7 @@ class UserStore:
         if row is None:
             return None
         user, expires_at = row
-        if _aware(expires_at) <= datetime.now(UTC):
+        if as_utc(expires_at) <= datetime.now(UTC):
             return None
         return _account(user)
 
@@ -107,8 +107,3 @@ class UserStore:
 
 def _account(user: User) -> Account:
     return Account(id=user.id, username=user.username, role=UserRole(user.role))
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything we store is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

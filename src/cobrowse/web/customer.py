@@ -82,8 +82,11 @@ async def customer_socket(socket: WebSocket) -> None:
                 if session is not None:
                     raise protocol.BadMessage("This socket already has a session.")
                 session = await live.start(site.name, peer)
+                started = protocol.SessionStarted(v=1, session=describe(session))
+                await peer.send(protocol.encode(started))
+                rules = (await services.restrictions.get(site.name)).to_wire()
                 await peer.send(
-                    protocol.encode(protocol.SessionStarted(v=1, session=describe(session)))
+                    protocol.encode(protocol.RestrictionsNotice(v=1, restrictions=dict(rules)))
                 )
                 continue
             if session is None:

@@ -9,8 +9,10 @@ from starlette.applications import Starlette
 
 from cobrowse.config import Settings
 from cobrowse.live.sessions import LiveSessions
+from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.audit import AuditLog
 from cobrowse.store.db import Database
+from cobrowse.store.restrictions import RestrictionStore
 from cobrowse.store.sites import SiteStore
 from cobrowse.store.users import UserStore
 
@@ -26,6 +28,8 @@ class Services:
     sites: SiteStore
     audit: AuditLog
     live: LiveSessions
+    restrictions: RestrictionStore
+    api_keys: ApiKeyStore
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -38,6 +42,8 @@ class Services:
             sites=SiteStore(db),
             audit=audit,
             live=LiveSessions(audit, settings.join_attempts_per_minute),
+            restrictions=RestrictionStore(db),
+            api_keys=ApiKeyStore(db),
         )
 
 
