@@ -15,6 +15,7 @@ from starlette.staticfiles import StaticFiles
 
 from cobrowse.config import Settings
 from cobrowse.live.restriction_poll import poll_restrictions
+from cobrowse.live.sessions import run_timeouts
 from cobrowse.web import agent, customer
 from cobrowse.web.api import create_api
 from cobrowse.web.security import SecurityHeaders
@@ -36,13 +37,20 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await shared.db.migrate()
-        poller = asyncio.create_task(
-            poll_restrictions(shared.restrictions, shared.live, settings.restrictions_poll_seconds)
-        )
+        background = [
+            asyncio.create_task(
+                poll_restrictions(
+                    shared.restrictions, shared.live, settings.restrictions_poll_seconds
+                )
+            ),
+            asyncio.create_task(run_timeouts(shared.live)),
+        ]
         yield
-        poller.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await poller
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await shared.db.close()
 
     app = Starlette(

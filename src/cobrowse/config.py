@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     join_attempts_per_minute: int = Field(
         10, ge=1, le=1000, description="Failed joins an agent may make per minute."
     )
+    customer_grace_seconds: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="How long a session waits for the customer's page to come back (a page "
+        "load, a reload, a dropped connection) before it ends as customer_left.",
+    )
     restrictions_poll_seconds: float = Field(
         2.0,
         ge=0.1,

@@ -25,6 +25,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         {"shop": SAMPLE_SITE},
         max_message_bytes=64 * 1024,
         join_attempts_per_minute=5,
+        customer_grace_seconds=1.5,
     )
     yield running
     running.stop()

@@ -145,15 +145,68 @@ async def test_agent_exit_ends_the_session_for_both(
     assert refused["code"] == "no_such_session"
 
 
-async def test_customer_closing_the_page_ends_the_session(
+async def test_customer_who_does_not_come_back_ends_the_session_after_the_grace_period(
     deployment: Deployment, site_origin: str, agent_cookie: str
 ) -> None:
-    customer, agent, _ = await live_pair(deployment, site_origin, agent_cookie)
+    customer, agent, session_id = await live_pair(deployment, site_origin, agent_cookie)
     async with agent:
         await customer.close()
+        assert await receive(agent) == {"v": 1, "t": "customer_away"}
+        started = asyncio.get_running_loop().time()
         ended = await receive(agent)
+        waited = asyncio.get_running_loop().time() - started
         assert ended["t"] == "ended"
         assert ended["reason"] == "customer_left"
+        assert waited > 0.5, "the session waited for the customer"
+        await agent.send(json.dumps({"v": 1, "t": "join", "id": session_id}))
+        assert (await receive(agent))["code"] == "no_such_session"
+
+
+async def test_next_page_of_the_tab_resumes_the_session(
+    deployment: Deployment, site_origin: str, agent_cookie: str
+) -> None:
+    first_page = await customer_socket(deployment, site_origin)
+    agent = await agent_socket(deployment, agent_cookie)
+    await hello(agent)
+    await first_page.send('{"v":1,"t":"start"}')
+    started = await receive(first_page)
+    await receive(first_page)  # restrictions
+    session_id, token = started["session"]["id"], started["resume"]
+    assert isinstance(token, str)
+    assert len(token) > 30
+    await join(agent, first_page, session_id)
+    async with agent, customer_socket(deployment, site_origin) as next_page:
+        await first_page.close()
+        assert await receive(agent) == {"v": 1, "t": "customer_away"}
+        await next_page.send(json.dumps({"v": 1, "t": "resume", "id": session_id, "token": token}))
+        resumed = await receive(next_page)
+        assert resumed["session"] == {"id": session_id, "state": "active", "mode": "pointer"}
+        assert (await receive(next_page))["t"] == "restrictions"
+        assert await receive(agent) == {"v": 1, "t": "customer_back"}
+        await next_page.send('{"v":1,"t":"pointer","x":4,"y":4}')
+        assert await receive(agent) == {"v": 1, "t": "pointer", "x": 4, "y": 4}
+        await agent.send('{"v":1,"t":"pointer","x":5,"y":5}')
+        assert await receive(next_page) == {"v": 1, "t": "pointer", "x": 5, "y": 5}
+
+
+@pytest.mark.parametrize("wrong", ["token", "site"])
+async def test_a_session_cannot_be_resumed_without_its_token_or_from_another_site(
+    deployment: Deployment, site_origin: str, agent_cookie: str, wrong: str
+) -> None:
+    owner, agent, session_id = await live_pair(deployment, site_origin, agent_cookie)
+    other_origin = f"https://{wrong}-elsewhere.example"
+    deployment.add_site(f"elsewhere-{wrong}", [other_origin])
+    origin = other_origin if wrong == "site" else site_origin
+    async with owner, agent, customer_socket(deployment, origin) as intruder:
+        await intruder.send(
+            json.dumps({"v": 1, "t": "resume", "id": session_id, "token": "guessed-token"})
+        )
+        refused = await receive(intruder)
+        assert refused["t"] == "error"
+        assert refused["code"] in {"bad_resume", "no_such_session"}
+        assert (await closed_with(intruder))[0] == protocol.CLOSE_ENDED
+        await owner.send('{"v":1,"t":"pointer","x":6,"y":6}')
+        assert await receive(agent) == {"v": 1, "t": "pointer", "x": 6, "y": 6}
 
 
 async def test_agent_in_a_session_cannot_join_another(

@@ -12,6 +12,7 @@ from cobrowse.core.registry import SessionRegistry
 from cobrowse.core.session import (
     AgentJoined,
     CustomerLeaves,
+    CustomerReturns,
     Ended,
     Ending,
     EndReason,
@@ -123,7 +124,7 @@ def test_session_ids_are_unique_among_live_sessions() -> None:
 def test_ended_session_id_can_be_given_out_again() -> None:
     registry = SessionRegistry(randbelow=ScriptedRandom(5, 5))
     first = registry.start("shop", now=0.0)
-    registry.apply(first.id, CustomerLeaves(), now=1.0)
+    registry.apply(first.id, Exits(Role.CUSTOMER), now=1.0)
     second = registry.start("shop", now=2.0)
     assert second.id == first.id
     assert second is not first
@@ -225,9 +226,7 @@ def test_agent_cannot_join_second_session(registry: SessionRegistry) -> None:
     assert registry.session_of_agent("alice") is first
 
 
-@pytest.mark.parametrize(
-    "ending", [Exits(Role.CUSTOMER), Exits(Role.AGENT), CustomerLeaves()], ids=repr
-)
+@pytest.mark.parametrize("ending", [Exits(Role.CUSTOMER), Exits(Role.AGENT)], ids=repr)
 def test_agent_can_join_another_session_after_its_session_ends(
     registry: SessionRegistry, ending: Ending
 ) -> None:
@@ -298,7 +297,7 @@ def test_agent_returning_gets_its_session_and_a_snapshot(registry: SessionRegist
 def test_agent_returning_after_its_session_ended_gets_nothing(registry: SessionRegistry) -> None:
     session = registry.start("shop", now=0.0)
     registry.join(session.id, "alice", now=1.0)
-    registry.apply(session.id, CustomerLeaves(), now=2.0)
+    registry.apply(session.id, Exits(Role.CUSTOMER), now=2.0)
     assert registry.agent_returns("alice", now=3.0) is None
 
 
@@ -332,7 +331,7 @@ def test_ended_session_is_forgotten(registry: SessionRegistry) -> None:
 def test_old_session_id_is_unknown_after_the_session_ends(registry: SessionRegistry) -> None:
     session = registry.start("shop", now=0.0)
     registry.join(session.id, "alice", now=1.0)
-    registry.apply(session.id, CustomerLeaves(), now=2.0)
+    registry.apply(session.id, Exits(Role.CUSTOMER), now=2.0)
     with pytest.raises(Refusal) as joining:
         registry.join(session.id, "bob", now=3.0)
     assert joining.value.code == "no_such_session"
@@ -372,3 +371,22 @@ def test_default_random_gives_valid_distinct_ids() -> None:
     sessions: list[Session] = [registry.start("shop", now=0.0) for _ in range(100)]
     assert all(SESSION_ID_PATTERN.match(session.id) for session in sessions)
     assert len({session.id for session in sessions}) == len(sessions) == len(registry)
+
+
+def test_tick_ends_the_sessions_whose_customer_did_not_come_back() -> None:
+    registry = SessionRegistry(customer_grace=10.0)
+    gone = registry.start("shop", now=0.0)
+    back = registry.start("shop", now=0.0)
+    staying = registry.start("shop", now=0.0)
+    registry.join(gone.id, "alice", now=1.0)
+    registry.apply(gone.id, CustomerLeaves(), now=2.0)
+    registry.apply(back.id, CustomerLeaves(), now=2.0)
+    registry.apply(back.id, CustomerReturns(back.resume_token), now=5.0)
+    assert registry.tick(now=11.9) == []
+    outcomes = registry.tick(now=12.0)
+    assert [outcome.session.id for outcome in outcomes] == [gone.id]
+    assert outcomes[0].effects == [Ended(EndReason.CUSTOMER_LEFT)]
+    assert registry.get(gone.id) is None
+    assert registry.session_of_agent("alice") is None
+    assert registry.get(back.id) is back
+    assert registry.get(staying.id) is staying

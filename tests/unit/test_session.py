@@ -12,7 +12,10 @@ from cobrowse.core.session import (
     AgentJoined,
     AgentJoins,
     AgentReturns,
+    CustomerAway,
+    CustomerBack,
     CustomerLeaves,
+    CustomerReturns,
     Ended,
     EndReason,
     Event,
@@ -22,6 +25,7 @@ from cobrowse.core.session import (
     Session,
     SessionState,
     SnapshotNeeded,
+    Tick,
 )
 
 CREATED = 100.0
@@ -48,7 +52,6 @@ def ended_session(event: Event) -> Session:
 ENDING_EVENTS: list[tuple[Event, EndReason]] = [
     (Exits(Role.CUSTOMER), EndReason.CUSTOMER_EXIT),
     (Exits(Role.AGENT), EndReason.AGENT_EXIT),
-    (CustomerLeaves(), EndReason.CUSTOMER_LEFT),
 ]
 
 ALL_EVENTS: list[Event] = [
@@ -164,9 +167,54 @@ def test_agent_exit_ends_an_active_session_as_agent_exit() -> None:
     assert session.handle(Exits(Role.AGENT), LATER) == [Ended(EndReason.AGENT_EXIT)]
 
 
-def test_customer_leaving_ends_an_active_session_as_customer_left() -> None:
+def test_customer_leaving_ends_an_active_session_only_after_the_grace_period() -> None:
     session = active_session()
-    assert session.handle(CustomerLeaves(), LATER) == [Ended(EndReason.CUSTOMER_LEFT)]
+    assert session.handle(CustomerLeaves(), LATER) == [CustomerAway()]
+    assert session.state is SessionState.ACTIVE
+    assert session.next_deadline() == LATER + session.customer_grace
+    assert session.handle(Tick(), LATER + session.customer_grace - 0.1) == []
+    assert session.handle(Tick(), LATER + session.customer_grace) == [
+        Ended(EndReason.CUSTOMER_LEFT)
+    ]
+    assert session.ended_at == LATER + session.customer_grace
+
+
+def test_customer_who_comes_back_in_time_keeps_the_session() -> None:
+    session = active_session()
+    session.handle(CustomerLeaves(), LATER)
+    assert session.handle(CustomerReturns(session.resume_token), LATER + 1) == [CustomerBack()]
+    assert session.next_deadline() is None
+    assert session.handle(Tick(), LATER + 10 * session.customer_grace) == []
+    assert session.state is SessionState.ACTIVE
+    assert session.agent_id == "alice"
+
+
+def test_leaving_twice_keeps_the_first_deadline() -> None:
+    session = active_session()
+    session.handle(CustomerLeaves(), LATER)
+    assert session.handle(CustomerLeaves(), LATER + 5) == []
+    assert session.next_deadline() == LATER + session.customer_grace
+
+
+def test_a_page_without_the_resume_token_cannot_take_over() -> None:
+    session = active_session()
+    session.handle(CustomerLeaves(), LATER)
+    with pytest.raises(Refusal) as refused:
+        session.handle(CustomerReturns("guessed"), LATER + 1)
+    assert refused.value.code == "bad_resume"
+    assert session.customer_away_since == LATER
+
+
+def test_a_new_page_may_take_over_before_the_old_one_is_gone() -> None:
+    session = active_session()
+    assert session.handle(CustomerReturns(session.resume_token), LATER) == []
+    assert session.next_deadline() is None
+
+
+def test_tick_without_a_running_timeout_changes_nothing() -> None:
+    session = active_session()
+    assert session.handle(Tick(), LATER + 10_000) == []
+    assert session.state is SessionState.ACTIVE
 
 
 def test_ending_keeps_who_joined_and_when() -> None:
@@ -184,7 +232,6 @@ def test_ending_keeps_who_joined_and_when() -> None:
     ("event", "reason"),
     [
         (Exits(Role.CUSTOMER), EndReason.CUSTOMER_EXIT),
-        (CustomerLeaves(), EndReason.CUSTOMER_LEFT),
     ],
 )
 def test_customer_can_end_an_idle_session(event: Event, reason: EndReason) -> None:
@@ -195,6 +242,15 @@ def test_customer_can_end_an_idle_session(event: Event, reason: EndReason) -> No
     assert session.end_reason is reason
     assert session.ended_at == LATER
     assert session.joined_at is None
+    assert session.agent_id is None
+
+
+def test_idle_session_whose_customer_left_ends_after_the_grace_period() -> None:
+    session = idle_session()
+    assert session.handle(CustomerLeaves(), LATER) == [CustomerAway()]
+    assert session.handle(Tick(), LATER + session.customer_grace) == [
+        Ended(EndReason.CUSTOMER_LEFT)
+    ]
     assert session.agent_id is None
 
 
@@ -215,7 +271,7 @@ def test_ended_session_refuses_every_event(ending: Event, event: Event) -> None:
 @pytest.mark.parametrize("event", ALL_EVENTS)
 def test_session_ended_while_idle_refuses_every_event(event: Event) -> None:
     session = idle_session()
-    session.handle(CustomerLeaves(), LATER)
+    session.handle(Exits(Role.CUSTOMER), LATER)
     with pytest.raises(Refusal) as refused:
         session.handle(event, LATER + 1)
     assert refused.value.code == "session_ended"
@@ -239,7 +295,7 @@ def test_ending_twice_keeps_the_first_reason_and_time() -> None:
         (active_session, AgentJoins("bob")),
         (active_session, AgentReturns("bob")),
         (idle_session, AgentReturns("alice")),
-        (lambda: ended_session(CustomerLeaves()), AgentJoins("alice")),
+        (lambda: ended_session(Exits(Role.CUSTOMER)), AgentJoins("alice")),
     ],
 )
 def test_refused_event_changes_nothing(
@@ -257,7 +313,7 @@ def test_refused_event_changes_nothing(
     [
         (active_session, AgentJoins("bob")),
         (idle_session, AgentReturns("alice")),
-        (lambda: ended_session(CustomerLeaves()), CustomerLeaves()),
+        (lambda: ended_session(Exits(Role.CUSTOMER)), CustomerLeaves()),
     ],
 )
 def test_refusal_text_is_a_sentence_for_a_person(

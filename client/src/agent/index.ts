@@ -126,6 +126,12 @@ class Console {
           frame.by === "customer" && frame.mode === "pointer",
         );
         break;
+      case "customer_away":
+        this.say("The customer's page is loading or reconnecting…");
+        break;
+      case "customer_back":
+        this.say("The customer is back; showing their page.");
+        break;
       case "write_declined":
         this.showMode();
         this.say(frame.text, true);

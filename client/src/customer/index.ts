@@ -30,6 +30,12 @@ const LOST: EndedPayload = {
 };
 
 const POINTER_INTERVAL_MS = 40;
+const RECONNECT_DELAYS_MS = [200, 400, 800, 1600, 3200, 6400, 10000];
+
+interface StoredSession {
+  id: string;
+  token: string;
+}
 
 class CobrowseClient {
   private readonly events = new Emitter();
@@ -46,6 +52,7 @@ class CobrowseClient {
   private current: SessionInfo | null = null;
   private starting: Promise<SessionInfo> | null = null;
   private removePointerListener: (() => void) | null = null;
+  private reconnects = 0;
 
   constructor(script: HTMLScriptElement | null) {
     this.server = new URL(script?.src ?? "/", location.href);
@@ -71,6 +78,8 @@ class CobrowseClient {
       () => {
         this.ui.showReady();
         this.events.emit("ready", {}, true);
+        const stored = this.stored();
+        if (stored) this.starting = this.open(stored).finally(() => (this.starting = null));
       },
       (error: Error) => console.error(`cobrowse: ${error.message}`),
     );
@@ -133,24 +142,28 @@ class CobrowseClient {
     }
   }
 
-  private open(): Promise<SessionInfo> {
+  /**
+   * Open the socket and either start a new session or resume this tab's session
+   * (the previous page of the tab, or this page before its connection dropped).
+   */
+  private open(resume: StoredSession | null = null): Promise<SessionInfo> {
     return new Promise((resolve, reject) => {
       const url = new URL("/ws/customer", this.server);
       url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
       const socket = new WebSocket(url);
       this.socket = socket;
       let settled = false;
-      socket.addEventListener("open", () => this.send({ v: 1, t: "start" }));
+      socket.addEventListener("open", () =>
+        this.send(resume ? { v: 1, t: "resume", id: resume.id, token: resume.token } : { v: 1, t: "start" }),
+      );
       socket.addEventListener("message", (message) => {
         const frame = parseFrame<ToCustomer>(message.data);
         if (!frame) return;
         if (frame.t === "session" && !settled) {
           settled = true;
-          this.current = { ...frame.session };
-          this.ui.showSession(this.current);
-          this.markers.show();
-          this.events.emit("sessionStarted", { ...this.current }, true);
-          resolve({ ...this.current });
+          this.reconnects = 0;
+          this.began(frame.session, frame.resume ?? null);
+          resolve({ ...frame.session });
           return;
         }
         this.handle(frame);
@@ -160,12 +173,77 @@ class CobrowseClient {
         this.socket = null;
         if (!settled) {
           settled = true;
+          if (resume && event.code !== CLOSE_ENDED && this.reconnects < RECONNECT_DELAYS_MS.length) {
+            this.reconnect(resume); // the server is unreachable for now: keep trying
+          } else if (resume) {
+            this.forget(); // the session ended while this tab was away
+            if (this.current) this.finish(LOST);
+          }
           reject(new Error(`cobrowse: the server refused the session (${event.code} ${event.reason}).`));
         } else if (this.current) {
-          this.finish(event.code === CLOSE_ENDED ? { reason: event.reason, text: "The co-browse session ended." } : LOST);
+          const stored = this.stored();
+          if (event.code !== CLOSE_ENDED && stored) this.reconnect(stored);
+          else this.finish(event.code === CLOSE_ENDED ? { reason: event.reason, text: "The co-browse session ended." } : LOST);
         }
       });
     });
+  }
+
+  private reconnect(session: StoredSession): void {
+    const delay = RECONNECT_DELAYS_MS[Math.min(this.reconnects, RECONNECT_DELAYS_MS.length - 1)];
+    this.reconnects += 1;
+    setTimeout(() => {
+      if (this.socket) return;
+      this.open(session).catch(() => undefined);
+    }, delay);
+  }
+
+  /** A session began on this page: new, or carried over from the tab's previous page. */
+  private began(session: SessionInfo, resumeToken: string | null): void {
+    this.current = { ...session };
+    if (resumeToken) this.remember({ id: session.id, token: resumeToken });
+    this.ui.showSession(this.current);
+    this.markers.show();
+    this.events.emit("sessionStarted", { ...this.current }, true);
+    if (session.state === "active") {
+      this.events.emit("agentJoined", { ...this.current }, true);
+      this.capture.start(); // the agent's view rebuilds from this page's snapshot
+      this.followPointer();
+    }
+  }
+
+  private storageKey(): string {
+    return `cobrowse:session:${this.server.origin}`;
+  }
+
+  /** The tab's session: sessionStorage is per tab, so the session follows this tab only. */
+  private stored(): StoredSession | null {
+    try {
+      const raw = sessionStorage.getItem(this.storageKey());
+      const parsed: unknown = raw ? JSON.parse(raw) : null;
+      if (parsed && typeof parsed === "object" && "id" in parsed && "token" in parsed) {
+        return parsed as StoredSession;
+      }
+    } catch {
+      // storage disabled or corrupt: no continuity, co-browse still works on this page
+    }
+    return null;
+  }
+
+  private remember(session: StoredSession): void {
+    try {
+      sessionStorage.setItem(this.storageKey(), JSON.stringify(session));
+    } catch {
+      // see stored()
+    }
+  }
+
+  private forget(): void {
+    try {
+      sessionStorage.removeItem(this.storageKey());
+    } catch {
+      // see stored()
+    }
   }
 
   private handle(frame: ToCustomer): void {
@@ -262,6 +340,7 @@ class CobrowseClient {
   }
 
   private finish(ended: EndedPayload): void {
+    this.forget();
     if (!this.current) return;
     this.control.release();
     this.ui.hideWriteRequest();

@@ -82,7 +82,7 @@ export interface ErrorFrame {
 }
 
 export type ToCustomer =
-  | { v: 1; t: "session"; session: SessionInfo }
+  | { v: 1; t: "session"; session: SessionInfo; resume?: string | null }
   | { v: 1; t: "restrictions"; restrictions: import("../customer/restrictions").SiteRestrictions }
   | { v: 1; t: "agent_joined" }
   | { v: 1; t: "snapshot" }
@@ -98,6 +98,8 @@ export type ToAgent =
   | { v: 1; t: "hello"; agent: string; session: SessionInfo | null }
   | { v: 1; t: "joined"; session: SessionInfo }
   | { v: 1; t: "write_declined"; text: string }
+  | { v: 1; t: "customer_away" }
+  | { v: 1; t: "customer_back" }
   | ModeFrame
   | RefusedFrame
   | StreamFrame

@@ -43,6 +43,13 @@ class Start(_Message, tag="start"):
     """Start a new co-browse session."""
 
 
+class Resume(_Message, tag="resume"):
+    """A new page of the same tab takes the session over (S9)."""
+
+    id: Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]{8}$")]
+    token: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+
+
 class Stream(_Message, tag="stream"):
     """One rrweb event, already masked in the customer's browser."""
 
@@ -118,7 +125,7 @@ class Act(_Message, tag="act"):
     left: Coordinate | None = None
 
 
-CustomerMessage = Start | Stream | Pointer | Exit | PointerMode | WriteAnswer | Refused
+CustomerMessage = Start | Resume | Stream | Pointer | Exit | PointerMode | WriteAnswer | Refused
 AgentMessage = Join | Pointer | Click | Exit | PointerMode | RequestWrite | Act
 
 _customer_decoder: msgspec.json.Decoder[CustomerMessage] = msgspec.json.Decoder(CustomerMessage)
@@ -160,6 +167,8 @@ class SessionInfo(msgspec.Struct, frozen=True):
 
 class SessionStarted(_Message, tag="session"):
     session: SessionInfo
+    resume: str | None = None
+    """The resume token, for the customer's tab only: the next page resumes with it."""
 
 
 class AgentJoinedNotice(_Message, tag="agent_joined"):
@@ -184,6 +193,14 @@ class Joined(_Message, tag="joined"):
 class EndedNotice(_Message, tag="ended"):
     reason: str
     text: str
+
+
+class CustomerAwayNotice(_Message, tag="customer_away"):
+    """The customer's page is gone for now: loading another page or reconnecting."""
+
+
+class CustomerBackNotice(_Message, tag="customer_back"):
+    """The customer's page is back; its snapshot follows."""
 
 
 class WriteRequest(_Message, tag="write_request"):
@@ -224,6 +241,8 @@ ServerMessage = (
     | WriteDeclined
     | ModeNotice
     | RestrictionsNotice
+    | CustomerAwayNotice
+    | CustomerBackNotice
 )
 
 _encoder = msgspec.json.Encoder()

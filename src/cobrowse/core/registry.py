@@ -13,14 +13,17 @@ from dataclasses import dataclass
 
 from cobrowse.core.ids import new_session_id, normalize_session_id
 from cobrowse.core.session import (
+    DEFAULT_CUSTOMER_GRACE,
     AgentJoins,
     AgentReturns,
+    CustomerReturns,
     Effect,
     Ended,
     Ending,
     ModeEvent,
     Refusal,
     Session,
+    Tick,
 )
 
 
@@ -31,7 +34,12 @@ class Outcome:
 
 
 class SessionRegistry:
-    def __init__(self, randbelow: Callable[[int], int] = secrets.randbelow) -> None:
+    def __init__(
+        self,
+        randbelow: Callable[[int], int] = secrets.randbelow,
+        customer_grace: float = DEFAULT_CUSTOMER_GRACE,
+    ) -> None:
+        self._customer_grace = customer_grace
         self._sessions: dict[str, Session] = {}
         self._by_agent: dict[str, str] = {}
         self._randbelow = randbelow
@@ -51,7 +59,9 @@ class SessionRegistry:
 
     def start(self, site_id: str, now: float) -> Session:
         session_id = new_session_id(self._sessions, self._randbelow)
-        session = Session(id=session_id, site_id=site_id, created_at=now)
+        session = Session(
+            id=session_id, site_id=site_id, created_at=now, customer_grace=self._customer_grace
+        )
         self._sessions[session_id] = session
         return session
 
@@ -80,7 +90,18 @@ class SessionRegistry:
             return None
         return Outcome(session, session.handle(AgentReturns(agent_id), now))
 
-    def apply(self, session_id: str, event: Ending | ModeEvent, now: float) -> Outcome:
+    def tick(self, now: float) -> list[Outcome]:
+        """Every session whose timeout fell due, ended."""
+        due = [
+            session
+            for session in self._sessions.values()
+            if (deadline := session.next_deadline()) is not None and now >= deadline
+        ]
+        return [self.apply(session.id, Tick(), now) for session in due]
+
+    def apply(
+        self, session_id: str, event: Ending | ModeEvent | CustomerReturns | Tick, now: float
+    ) -> Outcome:
         """Any event but a join; joins go through :meth:`join`, which keeps the
         one-agent rule."""
         session = self._sessions.get(session_id)

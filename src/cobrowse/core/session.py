@@ -9,8 +9,11 @@ whose ``text`` is a sentence meant for a person.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hmac
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from cobrowse.core.ids import new_token
 
 
 class SessionState(StrEnum):
@@ -43,7 +46,8 @@ class EndReason(StrEnum):
 END_REASON_TEXT: dict[EndReason, str] = {
     EndReason.CUSTOMER_EXIT: "The customer ended the co-browse session.",
     EndReason.AGENT_EXIT: "The agent ended the co-browse session.",
-    EndReason.CUSTOMER_LEFT: "The customer left the page, so the co-browse session ended.",
+    EndReason.CUSTOMER_LEFT: "The customer left the website or closed the page, "
+    "so the co-browse session ended.",
 }
 
 
@@ -80,7 +84,21 @@ class Exits:
 
 @dataclass(frozen=True)
 class CustomerLeaves:
-    """The customer's page went away without pressing Exit."""
+    """The customer's page went away without pressing Exit: a page load, a reload, a
+    closed tab or a dropped connection. The session waits ``customer_grace`` seconds
+    for the customer to come back (S9) before it ends."""
+
+
+@dataclass(frozen=True)
+class CustomerReturns:
+    """A page of the same tab resumed the session with its resume token."""
+
+    resume_token: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passed: end the session if a timeout is due (decided from ``now`` alone)."""
 
 
 @dataclass(frozen=True)
@@ -105,11 +123,11 @@ class PointerModeChosen:
 
 
 Ending = Exits | CustomerLeaves
-"""The events that end a session."""
+"""The events that end a session, at once or after a grace period."""
 
 ModeEvent = WriteModeRequested | WriteModeAnswered | PointerModeChosen
 
-Event = AgentJoins | AgentReturns | Ending | ModeEvent
+Event = AgentJoins | AgentReturns | Ending | ModeEvent | CustomerReturns | Tick
 
 
 # Effects ------------------------------------------------------------------------
@@ -156,7 +174,28 @@ class ModeChanged:
     by: Role
 
 
-Effect = AgentJoined | SnapshotNeeded | Ended | WriteModeAsked | WriteModeDeclined | ModeChanged
+@dataclass(frozen=True)
+class CustomerAway:
+    """Tell the agent the customer's page is gone for now (loading, reconnecting)."""
+
+
+@dataclass(frozen=True)
+class CustomerBack:
+    """Tell the agent the customer's page is back; its new snapshot follows."""
+
+
+Effect = (
+    AgentJoined
+    | SnapshotNeeded
+    | Ended
+    | WriteModeAsked
+    | WriteModeDeclined
+    | ModeChanged
+    | CustomerAway
+    | CustomerBack
+)
+
+DEFAULT_CUSTOMER_GRACE = 30.0
 
 
 @dataclass
@@ -171,6 +210,10 @@ class Session:
     end_reason: EndReason | None = None
     mode: Mode = Mode.POINTER
     write_mode_pending: bool = False
+    customer_grace: float = DEFAULT_CUSTOMER_GRACE
+    customer_away_since: float | None = None
+    resume_token: str = field(default_factory=new_token, repr=False)
+    """Lets the next page of the same tab take the session over; only that tab has it."""
 
     @property
     def live(self) -> bool:
@@ -191,7 +234,11 @@ class Session:
                     raise Refusal("no_agent", "No agent has joined this co-browse session.")
                 return self._end(EndReason.AGENT_EXIT, now)
             case CustomerLeaves():
-                return self._end(EndReason.CUSTOMER_LEFT, now)
+                return self._customer_leaves(now)
+            case CustomerReturns(resume_token):
+                return self._customer_returns(resume_token)
+            case Tick():
+                return self._tick(now)
             case WriteModeRequested(agent_id):
                 return self._write_mode_requested(agent_id)
             case WriteModeAnswered(accepted):
@@ -245,6 +292,32 @@ class Session:
             return []
         self.mode = Mode.POINTER
         return [ModeChanged(Mode.POINTER, role)]
+
+    def _customer_leaves(self, now: float) -> list[Effect]:
+        if self.customer_away_since is not None:
+            return []
+        self.customer_away_since = now
+        return [CustomerAway()]
+
+    def _customer_returns(self, resume_token: str) -> list[Effect]:
+        if not hmac.compare_digest(resume_token, self.resume_token):
+            raise Refusal("bad_resume", "This page cannot resume the co-browse session.")
+        if self.customer_away_since is None:
+            return []  # a new page took over before the old one's socket closed
+        self.customer_away_since = None
+        return [CustomerBack()]
+
+    def _tick(self, now: float) -> list[Effect]:
+        deadline = self.next_deadline()
+        if deadline is not None and now >= deadline:
+            return self._end(EndReason.CUSTOMER_LEFT, now)
+        return []
+
+    def next_deadline(self) -> float | None:
+        """When the next timeout falls due, if one is running."""
+        if self.customer_away_since is None:
+            return None
+        return self.customer_away_since + self.customer_grace
 
     def _end(self, reason: EndReason, now: float) -> list[Effect]:
         self.state = SessionState.ENDED

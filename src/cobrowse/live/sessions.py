@@ -8,6 +8,7 @@ loop makes every rule check atomic.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -16,8 +17,12 @@ from typing import Protocol
 from cobrowse.core import protocol
 from cobrowse.core.registry import Outcome, SessionRegistry
 from cobrowse.core.session import (
+    DEFAULT_CUSTOMER_GRACE,
     AgentJoined,
+    CustomerAway,
+    CustomerBack,
     CustomerLeaves,
+    CustomerReturns,
     Ended,
     Ending,
     Exits,
@@ -28,6 +33,7 @@ from cobrowse.core.session import (
     Role,
     Session,
     SnapshotNeeded,
+    Tick,
     WriteModeAnswered,
     WriteModeAsked,
     WriteModeDeclined,
@@ -65,8 +71,9 @@ class LiveSessions:
         audit: Audit,
         join_attempts_per_minute: int,
         clock: Callable[[], float] = time.time,
+        customer_grace: float = DEFAULT_CUSTOMER_GRACE,
     ) -> None:
-        self.registry = SessionRegistry()
+        self.registry = SessionRegistry(customer_grace=customer_grace)
         self._audit = audit
         self._clock = clock
         self._throttle = JoinThrottle(join_attempts_per_minute)
@@ -105,8 +112,25 @@ class LiveSessions:
             await self._to_agent(session, frame)
 
     async def customer_gone(self, session_id: str, customer: Peer) -> None:
+        """The page's socket closed: the session waits for the next page (S9)."""
         if self._customers.get(session_id) is customer:
+            del self._customers[session_id]
             await self._apply(session_id, CustomerLeaves())
+
+    async def resume(self, session_id: str, resume_token: str, customer: Peer) -> Session:
+        """A new page of the same tab takes the session over."""
+        outcome = self.registry.apply(session_id, CustomerReturns(resume_token), self._clock())
+        previous = self._customers.get(session_id)
+        self._customers[session_id] = customer
+        if previous is not None and previous is not customer:
+            await previous.close(protocol.CLOSE_REPLACED, "Another page took the session over.")
+        await self._carry_out(outcome, "customer")
+        return outcome.session
+
+    async def tick(self) -> None:
+        """End the sessions whose timeouts fell due (the core decides, from now)."""
+        for outcome in self.registry.tick(self._clock()):
+            await self._carry_out(outcome, "server")
 
     # Agent side -------------------------------------------------------------------
 
@@ -202,7 +226,7 @@ class LiveSessions:
     async def exit(self, session_id: str, role: Role, actor: str) -> None:
         await self._apply(session_id, Exits(role), actor)
 
-    async def _apply(self, session_id: str, event: Ending, actor: str = "customer") -> None:
+    async def _apply(self, session_id: str, event: Ending | Tick, actor: str = "customer") -> None:
         try:
             outcome = self.registry.apply(session_id, event, self._clock())
         except Refusal:
@@ -224,6 +248,12 @@ class LiveSessions:
                 case Ended(reason):
                     await self._finish(session, effect, actor)
                     log.info("session ended", extra={"session": session.id, "reason": reason.value})
+                case CustomerAway():
+                    away = protocol.encode(protocol.CustomerAwayNotice(v=1))
+                    await self._to_agent(session, away)
+                case CustomerBack():
+                    back = protocol.encode(protocol.CustomerBackNotice(v=1))
+                    await self._to_agent(session, back)
                 case WriteModeAsked():
                     await self._to_customer(session.id, protocol.encode(protocol.WriteRequest(v=1)))
                 case WriteModeDeclined():
@@ -253,3 +283,16 @@ class LiveSessions:
         customer = self._customers.get(session_id)
         if customer is not None:
             await customer.send(frame)
+
+
+TICK_SECONDS = 0.5
+"""How often timeouts are checked; a timeout ends at most this much late."""
+
+
+async def run_timeouts(live: LiveSessions, interval: float = TICK_SECONDS) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await live.tick()
+        except Exception:  # one failing session must not stop every timeout
+            log.exception("timeout check failed")

@@ -63,6 +63,21 @@ async def _handle_customer_message(
             await live.exit(session.id, Role.CUSTOMER, "customer")
 
 
+async def _resume(
+    live: LiveSessions, site_name: str, message: protocol.Resume, peer: WebSocketPeer
+) -> Session | None:
+    """The next page of the tab takes the session over, or learns it is gone."""
+    known = live.registry.get(message.id)
+    try:
+        if known is None or known.site_id != site_name:
+            raise Refusal("no_such_session", "This co-browse session has ended.")
+        return await live.resume(message.id, message.token, peer)
+    except Refusal as refusal:
+        await peer.send(protocol.error(refusal.code, refusal.text))
+        await peer.close(protocol.CLOSE_ENDED, refusal.code)
+        return None
+
+
 async def customer_socket(socket: WebSocket) -> None:
     services = services_of(socket.app)
     origin = socket.headers.get("origin", "")
@@ -78,11 +93,18 @@ async def customer_socket(socket: WebSocket) -> None:
     try:
         async for frame in text_frames(socket):
             message = protocol.decode_customer(frame)
-            if isinstance(message, protocol.Start):
+            if isinstance(message, protocol.Start | protocol.Resume):
                 if session is not None:
                     raise protocol.BadMessage("This socket already has a session.")
-                session = await live.start(site.name, peer)
-                started = protocol.SessionStarted(v=1, session=describe(session))
+                if isinstance(message, protocol.Start):
+                    session = await live.start(site.name, peer)
+                else:
+                    session = await _resume(live, site.name, message, peer)
+                    if session is None:
+                        return
+                started = protocol.SessionStarted(
+                    v=1, session=describe(session), resume=session.resume_token
+                )
                 await peer.send(protocol.encode(started))
                 rules = (await services.restrictions.get(site.name)).to_wire()
                 await peer.send(

@@ -41,7 +41,11 @@ class Services:
             users=UserStore(db),
             sites=SiteStore(db),
             audit=audit,
-            live=LiveSessions(audit, settings.join_attempts_per_minute),
+            live=LiveSessions(
+                audit,
+                settings.join_attempts_per_minute,
+                customer_grace=settings.customer_grace_seconds,
+            ),
             restrictions=RestrictionStore(db),
             api_keys=ApiKeyStore(db),
         )
