@@ -246,11 +246,14 @@ def test_error_message() -> None:
 
 
 def test_session_started_message() -> None:
-    started = protocol.SessionStarted(v=1, session=protocol.SessionInfo("123456789", "idle"))
+    started = protocol.SessionStarted(
+        v=1, session=protocol.SessionInfo("123456789", "idle"), resume="tab-token"
+    )
     assert json.loads(protocol.encode(started)) == {
         "v": 1,
         "t": "session",
         "session": {"id": "123456789", "state": "idle", "mode": "pointer"},
+        "resume": "tab-token",
     }
 
 

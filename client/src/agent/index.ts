@@ -29,6 +29,8 @@ class Console {
   private readonly sessionMode = byId<HTMLElement>("session-mode");
   private readonly requestWrite = byId<HTMLButtonElement>("request-write");
   private readonly pointerMode = byId<HTMLButtonElement>("pointer-mode");
+  private readonly navBar = byId<HTMLFormElement>("nav-bar");
+  private readonly address = byId<HTMLInputElement>("address");
   private readonly status = byId<HTMLElement>("status");
   private readonly view: MirrorView;
 
@@ -37,6 +39,20 @@ class Console {
       pointer: (x, y) => this.send({ v: 1, t: "pointer", x, y }),
       click: (x, y) => this.send({ v: 1, t: "click", x, y }),
       act: (action) => this.send({ v: 1, t: "act", ...action }),
+      page: (href) => {
+        if (document.activeElement !== this.address) this.address.value = href;
+      },
+    });
+    const navigate = (nav: "back" | "forward" | "reload") => () =>
+      this.send({ v: 1, t: "act", a: "navigate", nav });
+    byId("nav-back").addEventListener("click", navigate("back"));
+    byId("nav-forward").addEventListener("click", navigate("forward"));
+    byId("nav-reload").addEventListener("click", navigate("reload"));
+    this.navBar.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const url = this.address.value.trim();
+      if (url) this.send({ v: 1, t: "act", a: "navigate", nav: "url", url });
+      this.address.blur();
     });
     this.requestWrite.addEventListener("click", () => {
       this.send({ v: 1, t: "request_write" });
@@ -163,6 +179,7 @@ class Console {
     this.requestWrite.hidden = write;
     this.requestWrite.disabled = false;
     this.pointerMode.hidden = !write;
+    this.navBar.hidden = !write;
     this.view.setWriteMode(write);
   }
 

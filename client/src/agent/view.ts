@@ -30,6 +30,8 @@ export interface ViewInput {
   click(x: number, y: number): void;
   /** A write-mode action, performed on the customer's page. */
   act(action: Omit<ActFrame, "v" | "t">): void;
+  /** The customer's page changed (its address, from the recording's meta event). */
+  page(href: string): void;
 }
 
 export class MirrorView {
@@ -49,7 +51,7 @@ export class MirrorView {
   constructor(
     private readonly container: HTMLElement,
     private readonly stage: HTMLElement,
-    input: ViewInput,
+    private readonly input: ViewInput,
   ) {
     this.surface = document.createElement("div");
     this.surface.className = "surface";
@@ -134,6 +136,7 @@ export class MirrorView {
     event.timestamp = monotonicNow();
     if (event.type === EventType.Meta) {
       this.pendingMeta = event;
+      this.input.page((event.data as { href: string }).href);
       return;
     }
     if (event.type === EventType.FullSnapshot) {

@@ -18,6 +18,10 @@ const REFUSE_DISABLED: Refusal = {
   code: "disabled",
   text: "This part of the page is not available to the agent.",
 };
+const REFUSE_OTHER_SITE: Refusal = {
+  code: "cross_site",
+  text: "Only pages of the customer's website can be opened.",
+};
 const REFUSE_SUBMIT: Refusal = {
   code: "submit_disabled",
   text: "Only the customer can submit this form.",
@@ -70,6 +74,9 @@ export class AgentControl {
         case "scroll":
           this.scroll(act);
           break;
+        case "navigate":
+          this.navigate(act);
+          break;
       }
     } finally {
       this.acting = false;
@@ -89,6 +96,11 @@ export class AgentControl {
     if (operated.some((element) => this.policy.isDisabled(element))) {
       const submit = operated.some((element) => this.policy.isSubmitControl(element));
       this.refuse(submit ? REFUSE_SUBMIT : REFUSE_DISABLED);
+      return;
+    }
+    const link = target.closest("a[href]");
+    if (link instanceof HTMLAnchorElement && !sameOrigin(link.href)) {
+      this.refuse(REFUSE_OTHER_SITE);
       return;
     }
     if (this.editing && this.editing.field !== target) this.finishEditing();
@@ -264,6 +276,30 @@ export class AgentControl {
     }
   }
 
+  /** Back, forward, reload, or a page of this website typed in the console (M2).
+   * The page that loads resumes the session (continuity, S9). */
+  private navigate(act: ActFrame): void {
+    this.finishEditing();
+    switch (act.nav) {
+      case "back":
+        history.back();
+        break;
+      case "forward":
+        history.forward();
+        break;
+      case "reload":
+        location.reload();
+        break;
+      case "url":
+        if (!act.url || !sameOrigin(act.url)) {
+          this.refuse(REFUSE_OTHER_SITE);
+          return;
+        }
+        location.assign(new URL(act.url, location.href).href);
+        break;
+    }
+  }
+
   private moveFocus(step: 1 | -1): void {
     const focusables = [
       ...document.querySelectorAll<HTMLElement>(
@@ -315,6 +351,15 @@ export class AgentControl {
       }
       original.call(this);
     };
+  }
+}
+
+/** Continuity needs the same origin: the tab's session lives in its sessionStorage. */
+function sameOrigin(url: string): boolean {
+  try {
+    return new URL(url, location.href).origin === location.origin;
+  } catch {
+    return false;
   }
 }
 

@@ -21,7 +21,7 @@ export interface SessionInfo {
 export interface ActFrame {
   v: 1;
   t: "act";
-  a: "click" | "key" | "select" | "scroll";
+  a: "click" | "key" | "select" | "scroll" | "navigate";
   /** rrweb node id of the target: the same number on both sides. */
   id?: number;
   x?: number;
@@ -31,6 +31,8 @@ export interface ActFrame {
   value?: string;
   top?: number;
   left?: number;
+  nav?: "back" | "forward" | "reload" | "url";
+  url?: string;
 }
 
 export interface ModeFrame {

@@ -114,7 +114,7 @@ class Act(_Message, tag="act"):
     ``id`` is the rrweb node id of the target, the same on both sides.
     """
 
-    a: Literal["click", "key", "select", "scroll"]
+    a: Literal["click", "key", "select", "scroll", "navigate"]
     id: NodeId | None = None
     x: Coordinate | None = None
     y: Coordinate | None = None
@@ -123,6 +123,8 @@ class Act(_Message, tag="act"):
     value: Annotated[str, msgspec.Meta(max_length=10_000)] | None = None
     top: Coordinate | None = None
     left: Coordinate | None = None
+    nav: Literal["back", "forward", "reload", "url"] | None = None
+    url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
 
 
 CustomerMessage = Start | Resume | Stream | Pointer | Exit | PointerMode | WriteAnswer | Refused

@@ -10,6 +10,7 @@ import uvicorn
 
 from cobrowse.app import create_app
 from cobrowse.config import Settings
+from cobrowse.core.restrictions import Rule, SiteRestrictions
 from cobrowse.demo.website import create_site_app
 from cobrowse.server import uvicorn_config
 from cobrowse.store.sites import SiteError
@@ -28,6 +29,7 @@ async def run_demo(settings: Settings, site_port: int) -> None:
         await services.sites.add(DEMO_SITE, site_origins)
     except SiteError as exc:
         raise click.ClickException(f"cannot register the sample website: {exc}") from None
+    await _show_off_restrictions(services)
     password = secrets.token_urlsafe(9)
     await services.users.add(DEMO_AGENT, UserRole.AGENT, password)
 
@@ -54,6 +56,19 @@ async def run_demo(settings: Settings, site_port: int) -> None:
         await website_task
 
 
+# The sample shop's own rules, on top of the defaults (password and card fields masked,
+# "Place order" disabled for the agent): the e-mail address is masked too.
+DEMO_RESTRICTIONS = SiteRestrictions(
+    rules=(Rule(pattern="/checkout.html", mask=("#email",)),),
+)
+
+
+async def _show_off_restrictions(services: Services) -> None:
+    """Give the sample site a masking rule, unless an administrator already set some."""
+    if not (await services.restrictions.get(DEMO_SITE)).rules:
+        await services.restrictions.put(DEMO_SITE, DEMO_RESTRICTIONS)
+
+
 async def _banner(
     server: uvicorn.Server,
     website: uvicorn.Server,
@@ -74,6 +89,8 @@ async def _banner(
                 "",
                 'On the website press "Co-browse" and read the nine-digit session ID;',
                 "in another browser window sign in to the console and join with that ID.",
+                "On the checkout page the password, card and e-mail fields are hidden from",
+                'the agent, and only the customer can press "Place order".',
                 "Press Ctrl+C to stop.",
                 "",
             )

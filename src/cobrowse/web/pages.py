@@ -63,6 +63,14 @@ def console_page(username: str) -> str:
 <button type="button" id="exit-session" class="danger">Exit session</button>
 </div>
 </section>
+<form id="nav-bar" class="nav-bar" hidden autocomplete="off">
+<button type="button" id="nav-back" aria-label="Back">← Back</button>
+<button type="button" id="nav-forward" aria-label="Forward">Forward →</button>
+<button type="button" id="nav-reload">Reload</button>
+<label for="address">Address</label>
+<input id="address" name="address" type="url" spellcheck="false">
+<button type="submit">Go</button>
+</form>
 <p id="status" class="status" role="status" aria-live="polite">Connecting…</p>
 <div id="view" class="view" aria-label="Live view of the customer's page">
 <div id="stage" class="stage"></div>
