@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, WebSocket, expect
 from sqlalchemy import select
@@ -208,11 +209,18 @@ def test_restriction_changes_reach_a_live_session_without_a_reload(
     view = agent.frame_locator('iframe[title="Customer view"]')
     expect(view.locator("#late")).to_have_text("Not secret yet")
 
+    # An administrator changes the rules through the REST API while the session runs.
     with_late: dict[str, object] = {
         "rules": [{"pattern": "/masking.html", "mask": [*MASKED, "#late"], "disable": []}]
     }
-    set_restrictions(deployment, "pages", with_late)
-    expect(view.locator("#late")).to_have_text(PLACEHOLDER, timeout=15_000)
+    key = deployment.add_api_key("restrictions-admin")
+    saved = httpx.put(
+        f"{deployment.url}/api/v1/sites/pages/restrictions",
+        json=with_late,
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert saved.status_code == 200, saved.text
+    expect(view.locator("#late")).to_have_text(PLACEHOLDER)
     customer.evaluate("() => { document.getElementById('late').textContent = 'CANARY-LATE'; }")
     customer.evaluate("() => { document.getElementById('public').value = 'seen-after'; }")
     expect(view.locator("#public")).to_have_value("seen-after")

@@ -15,12 +15,11 @@ from cobrowse.core import protocol
 from cobrowse.core.origins import normalize_origin
 from cobrowse.core.session import Refusal, Role, Session
 from cobrowse.live.sessions import LiveSessions, Peer, describe
-from cobrowse.store.sites import SiteStore
 from cobrowse.store.users import Account
 from cobrowse.web.pages import console_page, sign_in_page
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.security import CONSOLE_CSP, is_same_origin
-from cobrowse.web.services import services_of
+from cobrowse.web.services import Services, services_of
 
 log = logging.getLogger("cobrowse.agent")
 
@@ -88,12 +87,10 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-async def _refuse_other_sites(
-    sites: SiteStore, live: LiveSessions, agent_id: str, url: str
-) -> None:
+async def _refuse_other_sites(services: Services, agent_id: str, url: str) -> None:
     """An agent may open pages of the customer's website only (M2): checked here as
-    well as in the customer's browser."""
-    own = _own_session(live, agent_id)
+    well as in the customer's browser. A refusal is audited like any other."""
+    own = _own_session(services.live, agent_id)
     parts = urlsplit(url)
     if not parts.scheme and not parts.netloc and url.startswith("/"):
         return  # a path: the customer's browser resolves it on the page's own origin
@@ -101,19 +98,19 @@ async def _refuse_other_sites(
         origin = normalize_origin(urlunsplit((*urlsplit(url)[:2], "", "", "")))
     except ValueError:
         origin = ""
-    site = await sites.site_for_origin(origin) if origin else None
+    site = await services.sites.site_for_origin(origin) if origin else None
     if site is None or site.name != own.site_id:
+        await services.audit.record("action_refused", agent_id, own.id, code="cross_site")
         raise Refusal("cross_site", "Only pages of the customer's website can be opened.")
 
 
-async def _handle_agent_frame(
-    live: LiveSessions, sites: SiteStore, agent_id: str, peer: Peer, frame: str
-) -> None:
+async def _handle_agent_frame(services: Services, agent_id: str, peer: Peer, frame: str) -> None:
+    live = services.live
     match protocol.decode_agent(frame):
         case protocol.Pointer() | protocol.Click():
             await live.agent_frame(agent_id, frame)
         case protocol.Act(a="navigate", nav="url", url=url):
-            await _refuse_other_sites(sites, live, agent_id, url or "")
+            await _refuse_other_sites(services, agent_id, url or "")
             await live.agent_action(agent_id, frame)
         case protocol.Act():
             await live.agent_action(agent_id, frame)
@@ -158,7 +155,7 @@ async def agent_socket(socket: WebSocket) -> None:
         await peer.send(protocol.encode(protocol.Hello(v=1, agent=agent_id, session=info)))
         async for frame in text_frames(socket):
             try:
-                await _handle_agent_frame(live, services.sites, agent_id, peer, frame)
+                await _handle_agent_frame(services, agent_id, peer, frame)
             except Refusal as refusal:
                 await peer.send(protocol.error(refusal.code, refusal.text))
     except protocol.BadMessage as problem:
