@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from playwright.sync_api import FrameLocator, Page, expect
+from playwright.sync_api import FrameLocator, Page, WebSocket, expect
 
 from tests.support import AGENT_PASSWORD, Deployment
 
@@ -51,3 +52,28 @@ def join_and_see(agent: Page, session_id: str, text: str) -> FrameLocator:
     view = mirror(agent)
     expect(view.get_by_text(text).first).to_be_visible()
     return view
+
+
+def record_frames(customer: Page) -> list[str]:
+    """Every WebSocket frame the customer page sends from now on, as text."""
+    sent: list[str] = []
+
+    def capture(socket: WebSocket) -> None:
+        socket.on("framesent", lambda payload: sent.append(str(payload)))
+
+    customer.on("websocket", capture)
+    return sent
+
+
+def stored_bytes(deployment: Deployment) -> bytes:
+    """Everything the server's SQLite store holds on disk, write-ahead log included."""
+    database = Path(deployment.settings.database_url.split("///", 1)[1])
+    files = [database, database.with_name(database.name + "-wal")]
+    return b"".join(path.read_bytes() for path in files if path.is_file())
+
+
+def artifacts() -> Path:
+    """Where tests leave screenshots for people to look at (gitignored)."""
+    folder = Path(__file__).parent.parent.parent / "test-results"
+    folder.mkdir(exist_ok=True)
+    return folder

@@ -10,12 +10,18 @@ shows the constant placeholder.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, WebSocket, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import join_and_see, open_site, sign_in
+from tests.e2e.helpers import (
+    artifacts,
+    join_and_see,
+    open_site,
+    record_frames,
+    sign_in,
+    stored_bytes,
+)
 from tests.support import Deployment
 
 pytestmark = pytest.mark.e2e
@@ -39,12 +45,7 @@ def test_password_canaries_never_leave_the_page(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    sent: list[str] = []
-
-    def capture(socket: WebSocket) -> None:
-        socket.on("framesent", lambda payload: sent.append(str(payload)))
-
-    customer.on("websocket", capture)
+    sent = record_frames(customer)
     open_site(customer, f"{deployment.site_urls['pages']}/privacy.html")
     session = customer.evaluate("() => window.Cobrowse.start()")
     sign_in(agent, deployment, agent_name)
@@ -68,7 +69,7 @@ def test_password_canaries_never_leave_the_page(
     expect(view.locator("#added")).to_have_value(PLACEHOLDER)
     expect(view.locator("#preset")).to_have_value(PLACEHOLDER)
     expect(view.locator("#card")).to_have_value(PLACEHOLDER)
-    agent.screenshot(path=str(_artifacts() / "privacy-agent-view.png"))
+    agent.screenshot(path=str(artifacts() / "privacy-agent-view.png"))
 
     everything_sent = "\n".join(sent)
     assert VISIBLE in everything_sent, "capture works: unmasked text does travel"
@@ -81,18 +82,7 @@ def test_password_canaries_never_leave_the_page(
         "Session ended: The customer ended the co-browse session."
     )
     logged = "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
-    stored = b"".join(path.read_bytes() for path in _database_files(deployment) if path.is_file())
+    stored = stored_bytes(deployment)
     for canary in CANARIES:
         assert canary not in logged
         assert canary.encode() not in stored
-
-
-def _database_files(deployment: Deployment) -> list[Path]:
-    database = Path(deployment.settings.database_url.split("///", 1)[1])
-    return [database, database.with_name(database.name + "-wal")]
-
-
-def _artifacts() -> Path:
-    folder = Path(__file__).parent.parent.parent / "test-results"
-    folder.mkdir(exist_ok=True)
-    return folder

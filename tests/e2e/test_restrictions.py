@@ -8,16 +8,22 @@ view shows placeholders.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, WebSocket, expect
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from cobrowse.store.db import Database
 from cobrowse.store.models import AuditEvent
-from tests.e2e.helpers import join_and_see, open_site, sign_in
+from tests.e2e.helpers import (
+    artifacts,
+    join_and_see,
+    open_site,
+    record_frames,
+    sign_in,
+    stored_bytes,
+)
 from tests.e2e.test_write_mode import Agent, grant_write_mode
 from tests.support import Deployment, run_async, set_restrictions
 
@@ -57,16 +63,6 @@ CANARIES = [
 ]
 
 
-def record_frames(customer: Page) -> list[str]:
-    sent: list[str] = []
-
-    def capture(socket: WebSocket) -> None:
-        socket.on("framesent", lambda payload: sent.append(str(payload)))
-
-    customer.on("websocket", capture)
-    return sent
-
-
 def share_masking_page(deployment: Deployment, customer: Page, agent: Page, agent_name: str) -> str:
     open_site(customer, f"{deployment.site_urls['pages']}/masking.html")
     session = customer.evaluate("() => window.Cobrowse.start()")
@@ -74,12 +70,6 @@ def share_masking_page(deployment: Deployment, customer: Page, agent: Page, agen
     join_and_see(agent, session["id"], "Your profile")
     session_id: str = session["id"]
     return session_id
-
-
-def stored_bytes(deployment: Deployment) -> bytes:
-    database = Path(deployment.settings.database_url.split("///", 1)[1])
-    files = [database, database.with_name(database.name + "-wal")]
-    return b"".join(path.read_bytes() for path in files if path.is_file())
 
 
 def test_masked_data_never_leaves_the_customers_browser(
@@ -115,7 +105,7 @@ def test_masked_data_never_leaves_the_customers_browser(
     expect(view.locator("#dynamic-field")).to_have_value(PLACEHOLDER)
     expect(view.locator("#more .private").first).to_have_text(PLACEHOLDER)
     expect(view.locator("#ssn")).to_have_attribute("title", PLACEHOLDER)
-    agent.screenshot(path=str(_artifacts() / "restrictions-agent-view.png"))
+    agent.screenshot(path=str(artifacts() / "restrictions-agent-view.png"))
 
     frames = "\n".join(sent)
     assert "visible-nickname" in frames, "capture works: unmasked values do travel"
@@ -230,9 +220,3 @@ def test_restriction_changes_reach_a_live_session_without_a_reload(
     agent.wait_for_function(
         f"() => parseFloat(getComputedStyle({mirror}.getElementById('danger')).opacity) === 1"
     )
-
-
-def _artifacts() -> Path:
-    folder = Path(__file__).parent.parent.parent / "test-results"
-    folder.mkdir(exist_ok=True)
-    return folder
