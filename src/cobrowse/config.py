@@ -50,6 +50,22 @@ class Settings(BaseSettings):
     join_attempts_per_minute: int = Field(
         10, ge=1, le=1000, description="Failed joins an agent may make per minute."
     )
+    join_timeout_seconds: float = Field(
+        300.0, gt=0, le=86400, description="A session no agent joined within this long ends."
+    )
+    inactivity_timeout_seconds: float = Field(
+        1800.0,
+        gt=0,
+        le=86400,
+        description="A session where neither party did anything for this long ends.",
+    )
+    agent_grace_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="How long a session waits for the agent's console to come back after it "
+        "closed, navigated away or lost its connection.",
+    )
     customer_grace_seconds: float = Field(
         30.0,
         gt=0,

@@ -22,6 +22,7 @@ from cobrowse.core.session import (
     Session,
     SessionState,
     SnapshotNeeded,
+    Timeouts,
 )
 
 SPAN = 900_000_000
@@ -374,7 +375,7 @@ def test_default_random_gives_valid_distinct_ids() -> None:
 
 
 def test_tick_ends_the_sessions_whose_customer_did_not_come_back() -> None:
-    registry = SessionRegistry(customer_grace=10.0)
+    registry = SessionRegistry(timeouts=Timeouts(customer_grace=10.0))
     gone = registry.start("shop", now=0.0)
     back = registry.start("shop", now=0.0)
     staying = registry.start("shop", now=0.0)

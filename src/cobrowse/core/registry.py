@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from cobrowse.core.ids import new_session_id, normalize_session_id
 from cobrowse.core.session import (
-    DEFAULT_CUSTOMER_GRACE,
     AgentJoins,
+    AgentLeaves,
     AgentReturns,
     CustomerReturns,
     Effect,
@@ -24,6 +24,7 @@ from cobrowse.core.session import (
     Refusal,
     Session,
     Tick,
+    Timeouts,
 )
 
 
@@ -37,9 +38,9 @@ class SessionRegistry:
     def __init__(
         self,
         randbelow: Callable[[int], int] = secrets.randbelow,
-        customer_grace: float = DEFAULT_CUSTOMER_GRACE,
+        timeouts: Timeouts | None = None,
     ) -> None:
-        self._customer_grace = customer_grace
+        self._timeouts = timeouts or Timeouts()
         self._sessions: dict[str, Session] = {}
         self._by_agent: dict[str, str] = {}
         self._randbelow = randbelow
@@ -59,9 +60,7 @@ class SessionRegistry:
 
     def start(self, site_id: str, now: float) -> Session:
         session_id = new_session_id(self._sessions, self._randbelow)
-        session = Session(
-            id=session_id, site_id=site_id, created_at=now, customer_grace=self._customer_grace
-        )
+        session = Session(id=session_id, site_id=site_id, created_at=now, timeouts=self._timeouts)
         self._sessions[session_id] = session
         return session
 
@@ -100,7 +99,10 @@ class SessionRegistry:
         return [self.apply(session.id, Tick(), now) for session in due]
 
     def apply(
-        self, session_id: str, event: Ending | ModeEvent | CustomerReturns | Tick, now: float
+        self,
+        session_id: str,
+        event: Ending | ModeEvent | CustomerReturns | AgentLeaves | Tick,
+        now: float,
     ) -> Outcome:
         """Any event but a join; joins go through :meth:`join`, which keeps the
         one-agent rule."""

@@ -41,6 +41,9 @@ class EndReason(StrEnum):
     CUSTOMER_EXIT = "customer_exit"
     AGENT_EXIT = "agent_exit"
     CUSTOMER_LEFT = "customer_left"
+    AGENT_LEFT = "agent_left"
+    JOIN_TIMEOUT = "join_timeout"
+    INACTIVITY = "inactivity"
 
 
 END_REASON_TEXT: dict[EndReason, str] = {
@@ -48,6 +51,10 @@ END_REASON_TEXT: dict[EndReason, str] = {
     EndReason.AGENT_EXIT: "The agent ended the co-browse session.",
     EndReason.CUSTOMER_LEFT: "The customer left the website or closed the page, "
     "so the co-browse session ended.",
+    EndReason.AGENT_LEFT: "The agent closed the console and did not come back, "
+    "so the co-browse session ended.",
+    EndReason.JOIN_TIMEOUT: "No agent joined in time, so the co-browse session ended.",
+    EndReason.INACTIVITY: "Nobody was active for a while, so the co-browse session ended.",
 }
 
 
@@ -97,6 +104,14 @@ class CustomerReturns:
 
 
 @dataclass(frozen=True)
+class AgentLeaves:
+    """The agent's console went away (closed, navigated elsewhere, lost its connection).
+    The session waits ``agent_grace`` seconds for it to come back."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
 class Tick:
     """Time passed: end the session if a timeout is due (decided from ``now`` alone)."""
 
@@ -127,7 +142,7 @@ Ending = Exits | CustomerLeaves
 
 ModeEvent = WriteModeRequested | WriteModeAnswered | PointerModeChosen
 
-Event = AgentJoins | AgentReturns | Ending | ModeEvent | CustomerReturns | Tick
+Event = AgentJoins | AgentReturns | AgentLeaves | Ending | ModeEvent | CustomerReturns | Tick
 
 
 # Effects ------------------------------------------------------------------------
@@ -195,7 +210,19 @@ Effect = (
     | CustomerBack
 )
 
-DEFAULT_CUSTOMER_GRACE = 30.0
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Every timeout of a session, in seconds (E2, E3); the defaults are documented."""
+
+    join: float = 300.0
+    """No agent joined within this long after the customer started."""
+    inactivity: float = 1800.0
+    """Neither party did anything (page changes, pointer, actions) for this long."""
+    customer_grace: float = 30.0
+    """The customer's page went away and no page of the tab came back."""
+    agent_grace: float = 60.0
+    """The agent's console went away and did not come back."""
 
 
 @dataclass
@@ -210,10 +237,20 @@ class Session:
     end_reason: EndReason | None = None
     mode: Mode = Mode.POINTER
     write_mode_pending: bool = False
-    customer_grace: float = DEFAULT_CUSTOMER_GRACE
+    timeouts: Timeouts = field(default_factory=Timeouts)
     customer_away_since: float | None = None
+    agent_away_since: float | None = None
+    last_activity: float | None = None
     resume_token: str = field(default_factory=new_token, repr=False)
     """Lets the next page of the same tab take the session over; only that tab has it."""
+
+    @property
+    def customer_grace(self) -> float:
+        return self.timeouts.customer_grace
+
+    def touch(self, now: float) -> None:
+        """Someone did something: the inactivity timeout starts over."""
+        self.last_activity = now
 
     @property
     def live(self) -> bool:
@@ -227,6 +264,10 @@ class Session:
                 return self._agent_joins(agent_id, now)
             case AgentReturns(agent_id):
                 return self._agent_returns(agent_id)
+            case AgentLeaves(agent_id):
+                if self.state is SessionState.ACTIVE and self.agent_id == agent_id:
+                    self.agent_away_since = self.agent_away_since or now
+                return []
             case Exits(Role.CUSTOMER):
                 return self._end(EndReason.CUSTOMER_EXIT, now)
             case Exits(Role.AGENT):
@@ -260,6 +301,7 @@ class Session:
     def _agent_returns(self, agent_id: str) -> list[Effect]:
         if self.state is not SessionState.ACTIVE or self.agent_id != agent_id:
             raise Refusal("not_your_session", "You are not the agent of this co-browse session.")
+        self.agent_away_since = None
         return [SnapshotNeeded()]
 
     def _write_mode_requested(self, agent_id: str) -> list[Effect]:
@@ -308,16 +350,32 @@ class Session:
         return [CustomerBack()]
 
     def _tick(self, now: float) -> list[Effect]:
-        deadline = self.next_deadline()
-        if deadline is not None and now >= deadline:
-            return self._end(EndReason.CUSTOMER_LEFT, now)
+        due = self._first_deadline()
+        if due is not None and now >= due[0]:
+            return self._end(due[1], now)
         return []
 
     def next_deadline(self) -> float | None:
-        """When the next timeout falls due, if one is running."""
-        if self.customer_away_since is None:
+        """When the next timeout falls due (there is always the inactivity one)."""
+        due = self._first_deadline()
+        return due[0] if due is not None else None
+
+    def _first_deadline(self) -> tuple[float, EndReason] | None:
+        if self.state is SessionState.ENDED:
             return None
-        return self.customer_away_since + self.customer_grace
+        limits = self.timeouts
+        deadlines = [
+            ((self.last_activity or self.created_at) + limits.inactivity, EndReason.INACTIVITY)
+        ]
+        if self.state is SessionState.IDLE:
+            deadlines.append((self.created_at + limits.join, EndReason.JOIN_TIMEOUT))
+        if self.customer_away_since is not None:
+            deadlines.append(
+                (self.customer_away_since + limits.customer_grace, EndReason.CUSTOMER_LEFT)
+            )
+        if self.agent_away_since is not None:
+            deadlines.append((self.agent_away_since + limits.agent_grace, EndReason.AGENT_LEFT))
+        return min(deadlines, key=lambda deadline: deadline[0])
 
     def _end(self, reason: EndReason, now: float) -> list[Effect]:
         self.state = SessionState.ENDED

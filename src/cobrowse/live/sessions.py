@@ -17,8 +17,8 @@ from typing import Protocol
 from cobrowse.core import protocol
 from cobrowse.core.registry import Outcome, SessionRegistry
 from cobrowse.core.session import (
-    DEFAULT_CUSTOMER_GRACE,
     AgentJoined,
+    AgentLeaves,
     CustomerAway,
     CustomerBack,
     CustomerLeaves,
@@ -34,6 +34,7 @@ from cobrowse.core.session import (
     Session,
     SnapshotNeeded,
     Tick,
+    Timeouts,
     WriteModeAnswered,
     WriteModeAsked,
     WriteModeDeclined,
@@ -71,9 +72,9 @@ class LiveSessions:
         audit: Audit,
         join_attempts_per_minute: int,
         clock: Callable[[], float] = time.time,
-        customer_grace: float = DEFAULT_CUSTOMER_GRACE,
+        timeouts: Timeouts | None = None,
     ) -> None:
-        self.registry = SessionRegistry(customer_grace=customer_grace)
+        self.registry = SessionRegistry(timeouts=timeouts)
         self._audit = audit
         self._clock = clock
         self._throttle = JoinThrottle(join_attempts_per_minute)
@@ -109,6 +110,7 @@ class LiveSessions:
         """Forward a stream or pointer frame to the agent, if one is watching."""
         session = self.registry.get(session_id)
         if session is not None:
+            session.touch(self._clock())
             await self._to_agent(session, frame)
 
     async def customer_gone(self, session_id: str, customer: Peer) -> None:
@@ -147,8 +149,13 @@ class LiveSessions:
         return outcome.session
 
     async def console_gone(self, agent_id: str, console: Peer) -> None:
-        if self._consoles.get(agent_id) is console:
-            del self._consoles[agent_id]
+        """The console closed: its session waits agent_grace for it to come back."""
+        if self._consoles.get(agent_id) is not console:
+            return  # replaced by a newer console of the same agent
+        del self._consoles[agent_id]
+        session = self.registry.session_of_agent(agent_id)
+        if session is not None:
+            await self._apply(session.id, AgentLeaves(agent_id))
 
     async def join(self, agent_id: str, typed_id: str) -> Session:
         now = self._clock()
@@ -176,6 +183,7 @@ class LiveSessions:
         """Forward an agent pointer or click (ripple) frame to the customer of its session."""
         session = self.registry.session_of_agent(agent_id)
         if session is not None:
+            session.touch(self._clock())
             await self._to_customer(session.id, frame)
 
     async def agent_action(self, agent_id: str, frame: str) -> None:
@@ -189,6 +197,7 @@ class LiveSessions:
                 "pointer_mode",
                 "The session is in pointer mode: ask the customer for write mode first.",
             )
+        session.touch(self._clock())
         await self._to_customer(session.id, frame)
 
     async def request_write_mode(self, agent_id: str) -> None:
@@ -226,7 +235,9 @@ class LiveSessions:
     async def exit(self, session_id: str, role: Role, actor: str) -> None:
         await self._apply(session_id, Exits(role), actor)
 
-    async def _apply(self, session_id: str, event: Ending | Tick, actor: str = "customer") -> None:
+    async def _apply(
+        self, session_id: str, event: Ending | AgentLeaves | Tick, actor: str = "customer"
+    ) -> None:
         try:
             outcome = self.registry.apply(session_id, event, self._clock())
         except Refusal:

@@ -8,6 +8,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from cobrowse.config import Settings
+from cobrowse.core.session import Timeouts
 from cobrowse.live.sessions import LiveSessions
 from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.audit import AuditLog
@@ -44,7 +45,12 @@ class Services:
             live=LiveSessions(
                 audit,
                 settings.join_attempts_per_minute,
-                customer_grace=settings.customer_grace_seconds,
+                timeouts=Timeouts(
+                    join=settings.join_timeout_seconds,
+                    inactivity=settings.inactivity_timeout_seconds,
+                    customer_grace=settings.customer_grace_seconds,
+                    agent_grace=settings.agent_grace_seconds,
+                ),
             ),
             restrictions=RestrictionStore(db),
             api_keys=ApiKeyStore(db),
