@@ -16,10 +16,11 @@ from starlette.staticfiles import StaticFiles
 from cobrowse.config import Settings
 from cobrowse.live.restriction_poll import poll_restrictions
 from cobrowse.live.sessions import run_timeouts
+from cobrowse.metrics import CONTENT_TYPE
 from cobrowse.web import agent, customer
 from cobrowse.web.api import create_api
 from cobrowse.web.security import SecurityHeaders
-from cobrowse.web.services import STATIC, Services
+from cobrowse.web.services import STATIC, Services, services_of
 
 
 async def _home(request: Request) -> Response:
@@ -27,7 +28,22 @@ async def _home(request: Request) -> Response:
 
 
 async def _healthz(request: Request) -> Response:
+    """The process is up (liveness)."""
     return PlainTextResponse("ok")
+
+
+async def _readyz(request: Request) -> Response:
+    """The process can serve: its database answers (readiness)."""
+    try:
+        await services_of(request.app).db.ping()
+    except Exception as problem:  # any failure means not ready, whatever the driver raised
+        return PlainTextResponse(f"database unreachable: {type(problem).__name__}", status_code=503)
+    return PlainTextResponse("ready")
+
+
+async def _metrics(request: Request) -> Response:
+    metrics = services_of(request.app).live.metrics
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -57,6 +73,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         routes=[
             Route("/", _home),
             Route("/healthz", _healthz),
+            Route("/readyz", _readyz),
+            Route("/metrics", _metrics),
             Route("/cobrowse.js", customer.customer_script),
             Route("/customer/config", customer.customer_config),
             WebSocketRoute("/ws/customer", customer.customer_socket),

@@ -7,6 +7,7 @@ import json
 import re
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -361,3 +362,30 @@ async def test_oversized_frame_closes_1009_and_leaves_other_sessions_alone(
 
         await bystander.send('{"v":1,"t":"pointer","x":9,"y":9}')
         assert await receive(watcher) == {"v": 1, "t": "pointer", "x": 9, "y": 9}
+
+
+async def test_metrics_count_sessions_frames_and_refusals(
+    deployment: Deployment, site_origin: str, agent_cookie: str
+) -> None:
+    customer, agent, _ = await live_pair(deployment, site_origin, agent_cookie)
+    async with customer, agent:
+        pointer = '{"v":1,"t":"pointer","x":1,"y":2}'
+        await customer.send(pointer)
+        await receive(agent)
+        await agent.send('{"v":1,"t":"act","a":"key","key":"x"}')
+        await receive(agent)  # refused: pointer mode
+        async with httpx.AsyncClient() as client:
+            scraped = (await client.get(f"{deployment.url}/metrics")).text
+            ready = await client.get(f"{deployment.url}/readyz")
+    assert ready.status_code == 200
+    assert ready.text == "ready"
+    values = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in scraped.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values['cobrowse_live_sessions{state="active"}'] >= 1
+    assert values['cobrowse_frames_relayed_total{direction="to_agent"}'] >= 1
+    assert values['cobrowse_bytes_relayed_total{direction="to_agent"}'] >= len(pointer)
+    assert values['cobrowse_relay_seconds_count{direction="to_agent"}'] >= 1
+    assert values['cobrowse_actions_refused_total{code="pointer_mode"}'] >= 1

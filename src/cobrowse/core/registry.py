@@ -48,6 +48,9 @@ class SessionRegistry:
     def __len__(self) -> int:
         return len(self._sessions)
 
+    def sessions(self) -> list[Session]:
+        return list(self._sessions.values())
+
     def of_site(self, site_id: str) -> list[Session]:
         return [session for session in self._sessions.values() if session.site_id == site_id]
 

@@ -41,6 +41,7 @@ from cobrowse.core.session import (
     WriteModeRequested,
 )
 from cobrowse.core.throttle import JoinThrottle
+from cobrowse.metrics import Metrics
 
 log = logging.getLogger("cobrowse.live")
 
@@ -73,8 +74,13 @@ class LiveSessions:
         join_attempts_per_minute: int,
         clock: Callable[[], float] = time.time,
         timeouts: Timeouts | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.registry = SessionRegistry(timeouts=timeouts)
+        self.metrics = metrics or Metrics()
+        self.metrics.watch_sessions(
+            lambda: (session.state.value for session in self.registry.sessions())
+        )
         self._audit = audit
         self._clock = clock
         self._throttle = JoinThrottle(join_attempts_per_minute)
@@ -110,8 +116,10 @@ class LiveSessions:
         """Forward a stream or pointer frame to the agent, if one is watching."""
         session = self.registry.get(session_id)
         if session is not None:
+            started = time.perf_counter()
             session.touch(self._clock())
             await self._to_agent(session, frame)
+            self.metrics.relayed("to_agent", frame, time.perf_counter() - started)
 
     async def customer_gone(self, session_id: str, customer: Peer) -> None:
         """The page's socket closed: the session waits for the next page (S9)."""
@@ -160,6 +168,7 @@ class LiveSessions:
     async def join(self, agent_id: str, typed_id: str) -> Session:
         now = self._clock()
         if not self._throttle.allows(agent_id, now):
+            self.metrics.joins_refused.labels("too_many_attempts").inc()
             await self._audit.record("join_throttled", agent_id, None, typed=typed_id[:16])
             raise Refusal(
                 "too_many_attempts",
@@ -169,6 +178,7 @@ class LiveSessions:
         try:
             outcome = self.registry.join(typed_id, agent_id, now)
         except Refusal as refusal:
+            self.metrics.joins_refused.labels(refusal.code).inc()
             if refusal.code in GUESSES:
                 self._throttle.failed(agent_id, now)
             await self._audit.record(
@@ -183,8 +193,10 @@ class LiveSessions:
         """Forward an agent pointer or click (ripple) frame to the customer of its session."""
         session = self.registry.session_of_agent(agent_id)
         if session is not None:
+            started = time.perf_counter()
             session.touch(self._clock())
             await self._to_customer(session.id, frame)
+            self.metrics.relayed("to_customer", frame, time.perf_counter() - started)
 
     async def agent_action(self, agent_id: str, frame: str) -> None:
         """Forward an agent action to be performed on the page: only in write mode (R7)."""
@@ -192,13 +204,16 @@ class LiveSessions:
         if session is None:
             raise Refusal("no_session", "You are not in a co-browse session.")
         if session.mode is not Mode.WRITE:
+            self.metrics.actions_refused.labels("pointer_mode").inc()
             await self._audit.record("action_refused", agent_id, session.id, code="pointer_mode")
             raise Refusal(
                 "pointer_mode",
                 "The session is in pointer mode: ask the customer for write mode first.",
             )
+        started = time.perf_counter()
         session.touch(self._clock())
         await self._to_customer(session.id, frame)
+        self.metrics.relayed("to_customer", frame, time.perf_counter() - started)
 
     async def request_write_mode(self, agent_id: str) -> None:
         session = self.registry.session_of_agent(agent_id)
@@ -224,6 +239,7 @@ class LiveSessions:
         session = self.registry.get(session_id)
         if session is None or session.agent_id is None:
             return
+        self.metrics.actions_refused.labels(code).inc()
         await self._audit.record("action_refused", session.agent_id, session_id, code=code)
         await self._to_agent(session, frame)
 
@@ -277,6 +293,7 @@ class LiveSessions:
                     await self._to_agent(session, notice)
 
     async def _finish(self, session: Session, ended: Ended, actor: str) -> None:
+        self.metrics.sessions_ended.labels(ended.reason.value).inc()
         await self._audit.record("session_ended", actor, session.id, reason=ended.reason.value)
         notice = protocol.ended(ended.reason.value, ended.text)
         customer = self._customers.pop(session.id, None)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -28,6 +28,11 @@ class Database:
         """Bring the schema to the newest revision; safe to run on every start."""
         async with self.engine.begin() as connection:
             await connection.run_sync(_upgrade)
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer a trivial query."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
 
     async def close(self) -> None:
         await self.engine.dispose()

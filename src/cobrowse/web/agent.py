@@ -100,6 +100,7 @@ async def _refuse_other_sites(services: Services, agent_id: str, url: str) -> No
         origin = ""
     site = await services.sites.site_for_origin(origin) if origin else None
     if site is None or site.name != own.site_id:
+        services.live.metrics.actions_refused.labels("cross_site").inc()
         await services.audit.record("action_refused", agent_id, own.id, code="cross_site")
         raise Refusal("cross_site", "Only pages of the customer's website can be opened.")
 
