@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -14,10 +16,12 @@ import uvicorn
 from cobrowse.config import ConfigError, Settings, load_settings
 from cobrowse.core import restriction_file
 from cobrowse.core.restrictions import RestrictionError, SiteRestrictions
+from cobrowse.core.session import EndReason
 from cobrowse.logs import configure_logging
 from cobrowse.store.api_keys import ApiKeyError, ApiKeyInfo, ApiKeyStore
 from cobrowse.store.audit import AuditLog
 from cobrowse.store.db import Database
+from cobrowse.store.history import MAX_SEARCH_LIMIT, HistoryRecord, SessionHistory, utc
 from cobrowse.store.restrictions import RestrictionStore
 from cobrowse.store.sites import SiteError, SiteStore, UnknownSite
 from cobrowse.store.users import UserError, UserRole, UserStore
@@ -296,6 +300,129 @@ def api_keys_revoke(name: str, config_file: Path | None) -> None:
     except ApiKeyError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"API key {name} revoked")
+
+
+class IsoTime(click.ParamType[datetime, object]):
+    """An ISO 8601 time; one without a UTC offset is taken to be UTC."""
+
+    name = "ISO-TIME"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return utc(value)
+        try:
+            return utc(datetime.fromisoformat(str(value)))
+        except ValueError:
+            self.fail(
+                f"{value!r} is not an ISO 8601 time (like 2026-12-01 or 2026-12-01T09:30:00Z)",
+                param,
+                ctx,
+            )
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat(timespec="seconds") if moment is not None else ""
+
+
+def _duration(duration: timedelta | None) -> str:
+    if duration is None:
+        return "live"
+    minutes, seconds = divmod(round(duration.total_seconds()), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def _history_json(record: HistoryRecord) -> str:
+    duration = record.duration
+    return json.dumps(
+        {
+            "session_id": record.session_id,
+            "site": record.site,
+            "agent": record.agent,
+            "started_at": record.started_at.isoformat(),
+            "joined_at": record.joined_at.isoformat() if record.joined_at else None,
+            "ended_at": record.ended_at.isoformat() if record.ended_at else None,
+            "end_reason": record.end_reason,
+            "duration_seconds": duration.total_seconds() if duration is not None else None,
+            "write_mode_requests": record.write_mode_requests,
+            "write_mode_declined": record.write_mode_declined,
+            "mode_changes": record.mode_changes,
+        }
+    )
+
+
+def _history_table(records: list[HistoryRecord]) -> str:
+    header = ("ID", "SITE", "AGENT", "STARTED (UTC)", "DURATION", "END REASON", "WRITE REQ/DECL")
+    rows = [header] + [
+        (
+            record.session_id,
+            record.site,
+            record.agent or "-",
+            _when(record.started_at.replace(tzinfo=None)),
+            _duration(record.duration),
+            record.end_reason or "-",
+            f"{record.write_mode_requests}/{record.write_mode_declined}",
+        )
+        for record in records
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )
+
+
+@main.command()
+@click.option("--since", type=IsoTime(), default=None, help="Sessions started at or after.")
+@click.option("--until", type=IsoTime(), default=None, help="Sessions started before.")
+@click.option("--agent", default=None, help="Only sessions this agent joined.")
+@click.option("--site", default=None, help="Only sessions of this site.")
+@click.option(
+    "--reason",
+    type=click.Choice([reason.value for reason in EndReason]),
+    default=None,
+    help="Only sessions that ended for this reason.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_SEARCH_LIMIT),
+    default=100,
+    show_default=True,
+    help="At most this many sessions.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@config_option
+def history(
+    since: datetime | None,
+    until: datetime | None,
+    agent: str | None,
+    site: str | None,
+    reason: str | None,
+    limit: int,
+    as_json: bool,
+    config_file: Path | None,
+) -> None:
+    """Past and live sessions, newest first (metadata only, never page content).
+
+    Times are ISO 8601 (2026-12-01 or 2026-12-01T09:30:00+01:00); without an offset, UTC.
+    """
+    settings = _settings(config_file)
+
+    async def search(db: Database) -> list[HistoryRecord]:
+        return await SessionHistory(db).search(
+            since=since, until=until, agent=agent, site=site, end_reason=reason, limit=limit
+        )
+
+    records = _with_database(settings, search)
+    if as_json:
+        for record in records:
+            click.echo(_history_json(record))
+    elif not records:
+        click.echo("no sessions match", err=True)
+    else:
+        click.echo(_history_table(records))
 
 
 if __name__ == "__main__":

@@ -52,8 +52,9 @@ async def test_migrations_make_every_table_and_can_be_run_again(database: Databa
         "audit_events",
         "site_restrictions",
         "api_keys",
+        "session_history",
     }
-    assert version == "0002"
+    assert version == "0003"
 
 
 async def test_migration_0002_downgrades_and_upgrades_again(database: Database) -> None:

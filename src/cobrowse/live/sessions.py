@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Protocol
 
 from cobrowse.core import protocol
@@ -42,6 +43,7 @@ from cobrowse.core.session import (
 )
 from cobrowse.core.throttle import JoinThrottle
 from cobrowse.metrics import Metrics
+from cobrowse.store.history import SessionHistory
 
 log = logging.getLogger("cobrowse.live")
 
@@ -75,6 +77,8 @@ class LiveSessions:
         clock: Callable[[], float] = time.time,
         timeouts: Timeouts | None = None,
         metrics: Metrics | None = None,
+        *,
+        history: SessionHistory | None = None,
     ) -> None:
         self.registry = SessionRegistry(timeouts=timeouts)
         self.metrics = metrics or Metrics()
@@ -82,6 +86,7 @@ class LiveSessions:
             lambda: (session.state.value for session in self.registry.sessions())
         )
         self._audit = audit
+        self._history = history
         self._clock = clock
         self._throttle = JoinThrottle(join_attempts_per_minute)
         self._customers: dict[str, Peer] = {}
@@ -95,6 +100,8 @@ class LiveSessions:
         self._customers[session.id] = customer
         log.info("session started", extra={"session": session.id, "site": site_name})
         await self._audit.record("session_started", "customer", session.id, site=site_name)
+        if self._history is not None:
+            await self._history.started(session.id, site_name, self._now())
         return session
 
     async def restrictions_changed(
@@ -186,6 +193,8 @@ class LiveSessions:
             )
             raise
         await self._audit.record("agent_joined", agent_id, outcome.session.id)
+        if self._history is not None:
+            await self._history.joined(outcome.session.id, agent_id, self._now())
         await self._carry_out(outcome)
         return outcome.session
 
@@ -221,6 +230,8 @@ class LiveSessions:
             raise Refusal("no_session", "You are not in a co-browse session.")
         outcome = self.registry.apply(session.id, WriteModeRequested(agent_id), self._clock())
         await self._audit.record("write_mode_requested", agent_id, session.id)
+        if self._history is not None:
+            await self._history.write_mode_requested(session.id)
         await self._carry_out(outcome, agent_id)
 
     async def choose_pointer_mode(self, session_id: str, role: Role, actor: str) -> None:
@@ -284,10 +295,16 @@ class LiveSessions:
                 case WriteModeAsked():
                     await self._to_customer(session.id, protocol.encode(protocol.WriteRequest(v=1)))
                 case WriteModeDeclined():
+                    # Counted here, not where the answer arrives: choosing pointer
+                    # mode while asked is a decline too.
+                    if self._history is not None:
+                        await self._history.write_mode_answered(session.id, accepted=False)
                     declined = protocol.WriteDeclined(v=1, text="The customer declined write mode.")
                     await self._to_agent(session, protocol.encode(declined))
                 case ModeChanged(mode, by):
                     await self._audit.record("mode_changed", actor, session.id, mode=mode.value)
+                    if self._history is not None:
+                        await self._history.mode_changed(session.id)
                     notice = protocol.encode(protocol.ModeNotice(v=1, mode=mode.value, by=by.value))
                     await self._to_customer(session.id, notice)
                     await self._to_agent(session, notice)
@@ -295,12 +312,17 @@ class LiveSessions:
     async def _finish(self, session: Session, ended: Ended, actor: str) -> None:
         self.metrics.sessions_ended.labels(ended.reason.value).inc()
         await self._audit.record("session_ended", actor, session.id, reason=ended.reason.value)
+        if self._history is not None:
+            await self._history.ended(session.id, ended.reason.value, self._now())
         notice = protocol.ended(ended.reason.value, ended.text)
         customer = self._customers.pop(session.id, None)
         if customer is not None:
             await customer.send(notice)
             await customer.close(protocol.CLOSE_ENDED, ended.reason.value)
         await self._to_agent(session, notice)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
 
     async def _to_agent(self, session: Session, frame: str) -> None:
         console = self._consoles.get(session.agent_id) if session.agent_id else None

@@ -87,3 +87,25 @@ class ApiKey(Base):
     key_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SessionHistoryRow(Base):
+    """One co-browse session's metadata (PRODUCT.md §7 E4): who, when, how it ended.
+
+    Never page content or URLs. ``id`` is a surrogate key: a session ID is reused once
+    its session has ended, so the live row of an ID is the newest with no ``ended_at``.
+    """
+
+    __tablename__ = "session_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(9), index=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    agent: Mapped[str | None] = mapped_column(String(64), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    end_reason: Mapped[str | None] = mapped_column(String(32), index=True)
+    write_mode_requests: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    write_mode_declined: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mode_changes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

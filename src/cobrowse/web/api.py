@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -21,6 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from cobrowse.core import restrictions as core
+from cobrowse.core.session import EndReason
+from cobrowse.store.history import MAX_SEARCH_LIMIT, HistoryRecord
 from cobrowse.store.sites import SITE_NAME_PATTERN, UnknownSite
 from cobrowse.web.services import Services, services_of
 
@@ -131,6 +134,44 @@ class EffectiveRestrictions(BaseModel):
     disable: list[str] = Field(description="Selectors of elements disabled for the agent.")
     mask_payment_cards: bool = Field(description="Card fields are masked too.")
     disable_submit: bool = Field(description="Submit controls are disabled for the agent too.")
+
+
+class SessionRecord(BaseModel):
+    """One co-browse session's metadata. Never page content or URLs."""
+
+    session_id: str = Field(
+        description="The 9-digit session ID. IDs are reused once a session has ended.",
+        examples=["123456789"],
+    )
+    site: str = Field(description="The site the session was started on.")
+    agent: str | None = Field(description="The agent who joined; null if none did.")
+    started_at: datetime = Field(description="When the customer started the session (UTC).")
+    joined_at: datetime | None = Field(description="When the agent joined; null if none did.")
+    ended_at: datetime | None = Field(description="When it ended; null while it is live.")
+    end_reason: EndReason | None = Field(description="Why it ended; null while it is live.")
+    duration_seconds: float | None = Field(
+        description="From start to end, in seconds; null while it is live."
+    )
+    write_mode_requests: int = Field(description="How often the agent asked for write mode.")
+    write_mode_declined: int = Field(description="How often the customer declined it.")
+    mode_changes: int = Field(description="How often the mode changed (pointer or write).")
+
+    @classmethod
+    def of(cls, record: HistoryRecord) -> SessionRecord:
+        duration = record.duration
+        return cls(
+            session_id=record.session_id,
+            site=record.site,
+            agent=record.agent,
+            started_at=record.started_at,
+            joined_at=record.joined_at,
+            ended_at=record.ended_at,
+            end_reason=EndReason(record.end_reason) if record.end_reason else None,
+            duration_seconds=duration.total_seconds() if duration is not None else None,
+            write_mode_requests=record.write_mode_requests,
+            write_mode_declined=record.write_mode_declined,
+            mode_changes=record.mode_changes,
+        )
 
 
 _bearer = HTTPBearer(
@@ -266,6 +307,57 @@ async def effective_restrictions(
         mask_payment_cards=restrictions.mask_payment_cards,
         disable_submit=restrictions.disable_submit,
     )
+
+
+@router.get(
+    "/sessions",
+    tags=["sessions"],
+    summary="Search the session history",
+    responses=_MALFORMED,
+)
+async def list_sessions(
+    services: ServicesDep,
+    since: Annotated[
+        datetime | None,
+        Query(
+            description="Only sessions started at or after this ISO 8601 time "
+            "(without a UTC offset: UTC).",
+            examples=["2026-12-01T00:00:00Z"],
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        Query(
+            description="Only sessions started before this ISO 8601 time "
+            "(without a UTC offset: UTC).",
+            examples=["2026-12-02T00:00:00Z"],
+        ),
+    ] = None,
+    agent: Annotated[
+        str | None, Query(description="Only sessions this agent joined.", max_length=64)
+    ] = None,
+    site: Annotated[
+        str | None,
+        Query(description="Only sessions of this site.", pattern=SITE_NAME_PATTERN.pattern),
+    ] = None,
+    end_reason: Annotated[
+        EndReason | None, Query(description="Only sessions that ended for this reason.")
+    ] = None,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="At most this many sessions.")
+    ] = 100,
+) -> list[SessionRecord]:
+    """Metadata of past and live sessions, newest first: site, agent, when it started,
+    was joined and ended, why it ended, write mode requests. Never page content or URLs."""
+    records = await services.history.search(
+        since=since,
+        until=until,
+        agent=agent,
+        site=site,
+        end_reason=end_reason.value if end_reason is not None else None,
+        limit=limit,
+    )
+    return [SessionRecord.of(record) for record in records]
 
 
 async def _tell_live_sessions(

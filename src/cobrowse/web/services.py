@@ -13,6 +13,7 @@ from cobrowse.live.sessions import LiveSessions
 from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.audit import AuditLog
 from cobrowse.store.db import Database
+from cobrowse.store.history import SessionHistory
 from cobrowse.store.restrictions import RestrictionStore
 from cobrowse.store.sites import SiteStore
 from cobrowse.store.users import UserStore
@@ -31,11 +32,13 @@ class Services:
     live: LiveSessions
     restrictions: RestrictionStore
     api_keys: ApiKeyStore
+    history: SessionHistory
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         db = Database(settings.database_url)
         audit = AuditLog(db)
+        history = SessionHistory(db)
         return cls(
             settings=settings,
             db=db,
@@ -51,9 +54,11 @@ class Services:
                     customer_grace=settings.customer_grace_seconds,
                     agent_grace=settings.agent_grace_seconds,
                 ),
+                history=history,
             ),
             restrictions=RestrictionStore(db),
             api_keys=ApiKeyStore(db),
+            history=history,
         )
 
 
