@@ -77,3 +77,21 @@ def test_agent_navigates_for_the_customer_in_write_mode(
     )
     assert customer.url == f"{shop}/"
     assert customer.evaluate("() => window.Cobrowse.session.id") == session_id
+
+
+def test_another_tab_is_told_the_session_lives_elsewhere(
+    deployment: Deployment, customer: Page
+) -> None:
+    open_site(customer, deployment.site_urls["shop"])
+    session_id = start_with_widget(customer)
+    second_tab = customer.context.new_page()
+    open_site(second_tab, f"{deployment.site_urls['shop']}/checkout.html")
+    spaced = " ".join(session_id[i : i + 3] for i in range(0, 9, 3))
+    expect(second_tab.locator("cobrowse-ui").get_by_role("status")).to_have_text(
+        f"Co-browse session {spaced} is live in another tab of this site; "
+        "the agent sees that tab, not this one."
+    )
+    assert second_tab.evaluate("() => window.Cobrowse.session") is None
+
+    customer.get_by_role("button", name="Exit co-browse session").click()
+    expect(second_tab.get_by_role("button", name="Co-browse")).to_be_visible()

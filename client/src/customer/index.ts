@@ -13,6 +13,7 @@ import {
 } from "../shared/protocol";
 import { PageCapture } from "./capture";
 import { AgentControl } from "./control";
+import { SessionBeacon } from "./elsewhere";
 import { MaskMarkers } from "./markers";
 import { settingsFor, type SiteRestrictions } from "./restrictions";
 import { RestrictionPolicy } from "./policy";
@@ -45,6 +46,7 @@ class CobrowseClient {
   private readonly policy = new RestrictionPolicy();
   private readonly control: AgentControl;
   private readonly markers: MaskMarkers;
+  private readonly beacon: SessionBeacon;
   private restrictions: SiteRestrictions | null = null;
   private path = location.pathname;
   private readonly siteCheck: Promise<void>;
@@ -72,11 +74,14 @@ class CobrowseClient {
       withWidget,
     );
     this.markers = new MaskMarkers(this.ui.overlayLayer, this.policy);
+    this.beacon = new SessionBeacon(`cobrowse:live:${this.server.origin}`, (elsewhere) => {
+      if (!this.current) this.ui.showReady(elsewhere);
+    });
     this.followPath();
     this.siteCheck = this.checkSite();
     this.siteCheck.then(
       () => {
-        this.ui.showReady();
+        this.ui.showReady(this.beacon.elsewhere());
         this.events.emit("ready", {}, true);
         const stored = this.stored();
         if (stored) this.starting = this.open(stored).finally(() => (this.starting = null));
@@ -204,6 +209,7 @@ class CobrowseClient {
     if (resumeToken) this.remember({ id: session.id, token: resumeToken });
     this.ui.showSession(this.current);
     this.markers.show();
+    this.beacon.shine(session.id);
     this.events.emit("sessionStarted", { ...this.current }, true);
     if (session.state === "active") {
       this.events.emit("agentJoined", { ...this.current }, true);
@@ -345,6 +351,7 @@ class CobrowseClient {
     this.control.release();
     this.ui.hideWriteRequest();
     this.markers.hide();
+    this.beacon.dim();
     this.current = null;
     this.capture.halt();
     this.removePointerListener?.();

@@ -91,14 +91,24 @@ export class CustomerUI {
     (document.body ?? document.documentElement).appendChild(host);
   }
 
-  showReady(): void {
+  /** Ready to start; `elsewhere` is the ID of a session live in another tab, if any. */
+  showReady(elsewhere: string | null = null): void {
     if (!this.widget) return;
     const button = el("button", "launch");
     button.type = "button";
     button.textContent = "Co-browse";
     button.title = "Let the support agent you are talking to see this page";
     button.addEventListener("click", () => this.actions.start());
-    this.replaceWidget(button);
+    if (!elsewhere) {
+      this.replaceWidget(button);
+      return;
+    }
+    const notice = el("div", "notice");
+    notice.setAttribute("role", "status");
+    notice.textContent =
+      `Co-browse session ${formatSessionId(elsewhere)} is live in another tab of this site; ` +
+      "the agent sees that tab, not this one.";
+    this.replaceWidget(notice);
   }
 
   showSession(session: SessionInfo): void {
