@@ -87,6 +87,7 @@ class Metrics:
         self.registry.register(_LiveSessionsByState(states))
 
     def relayed(self, direction: str, frame: str, seconds: float) -> None:
+        """``direction`` is "to_agent" or "to_customer"."""
         frames, size, duration = self._relay[direction]
         frames.inc()
         size.inc(len(frame))

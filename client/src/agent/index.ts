@@ -5,6 +5,7 @@ import {
   CLOSE_REPLACED,
   CLOSE_UNAUTHENTICATED,
   parseFrame,
+  socketUrl,
   type SessionInfo,
   type ToAgent,
 } from "../shared/protocol";
@@ -73,9 +74,7 @@ class Console {
   }
 
   private connect(): void {
-    const url = new URL("/ws/agent", location.href);
-    url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(socketUrl("/ws/agent", location.href));
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.attempts = 0;

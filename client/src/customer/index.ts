@@ -7,6 +7,7 @@ import {
   CLOSE_ENDED,
   POINTER_AWAY,
   parseFrame,
+  socketUrl,
   throttle,
   type SessionInfo,
   type ToCustomer,
@@ -153,9 +154,7 @@ class CobrowseClient {
    */
   private open(resume: StoredSession | null = null): Promise<SessionInfo> {
     return new Promise((resolve, reject) => {
-      const url = new URL("/ws/customer", this.server);
-      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-      const socket = new WebSocket(url);
+      const socket = new WebSocket(socketUrl("/ws/customer", this.server));
       this.socket = socket;
       let settled = false;
       socket.addEventListener("open", () =>

@@ -109,6 +109,13 @@ export type ToAgent =
   | EndedFrame
   | ErrorFrame;
 
+/** The WebSocket URL of a path on the cobrowse server at `base`. */
+export function socketUrl(path: string, base: string | URL): URL {
+  const url = new URL(path, base);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  return url;
+}
+
 /** A pointer position outside the page: the party's mouse left the view. */
 export const POINTER_AWAY = -1;
 

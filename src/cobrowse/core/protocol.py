@@ -11,6 +11,7 @@ standard 1000 (normal) and 1009 (frame too big).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
@@ -256,6 +257,10 @@ def encode(message: ServerMessage) -> str:
 
 def ended(reason: str, text: str) -> str:
     return encode(EndedNotice(v=1, reason=reason, text=text))
+
+
+def restrictions(rules: Mapping[str, object]) -> str:
+    return encode(RestrictionsNotice(v=1, restrictions=dict(rules)))
 
 
 def error(code: str, text: str) -> str:

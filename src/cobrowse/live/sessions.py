@@ -47,6 +47,8 @@ from cobrowse.store.history import SessionHistory
 
 log = logging.getLogger("cobrowse.live")
 
+_RELAY_DIRECTION = {Role.AGENT: "to_agent", Role.CUSTOMER: "to_customer"}
+
 GUESSES = frozenset({"bad_session_id", "no_such_session"})
 """Refused joins that look like guessing IDs; only these count toward the throttle."""
 
@@ -115,7 +117,7 @@ class LiveSessions:
         if self._restrictions_pushed.get(site_name) == restrictions:
             return
         self._restrictions_pushed[site_name] = dict(restrictions)
-        notice = protocol.encode(protocol.RestrictionsNotice(v=1, restrictions=dict(restrictions)))
+        notice = protocol.restrictions(restrictions)
         for session in self.registry.of_site(site_name):
             await self._to_customer(session.id, notice)
 
@@ -123,10 +125,7 @@ class LiveSessions:
         """Forward a stream or pointer frame to the agent, if one is watching."""
         session = self.registry.get(session_id)
         if session is not None:
-            started = time.perf_counter()
-            session.touch(self._clock())
-            await self._to_agent(session, frame)
-            self.metrics.relayed("to_agent", frame, time.perf_counter() - started)
+            await self._relay(session, Role.AGENT, frame)
 
     async def customer_gone(self, session_id: str, customer: Peer) -> None:
         """The page's socket closed: the session waits for the next page (S9)."""
@@ -202,32 +201,27 @@ class LiveSessions:
         """Forward an agent pointer or click (ripple) frame to the customer of its session."""
         session = self.registry.session_of_agent(agent_id)
         if session is not None:
-            started = time.perf_counter()
-            session.touch(self._clock())
-            await self._to_customer(session.id, frame)
-            self.metrics.relayed("to_customer", frame, time.perf_counter() - started)
+            await self._relay(session, Role.CUSTOMER, frame)
 
     async def agent_action(self, agent_id: str, frame: str) -> None:
         """Forward an agent action to be performed on the page: only in write mode (R7)."""
-        session = self.registry.session_of_agent(agent_id)
-        if session is None:
-            raise Refusal("no_session", "You are not in a co-browse session.")
+        session = self.own_session(agent_id)
         if session.mode is not Mode.WRITE:
-            self.metrics.actions_refused.labels("pointer_mode").inc()
-            await self._audit.record("action_refused", agent_id, session.id, code="pointer_mode")
+            await self.action_refused(agent_id, session.id, "pointer_mode")
             raise Refusal(
                 "pointer_mode",
                 "The session is in pointer mode: ask the customer for write mode first.",
             )
-        started = time.perf_counter()
-        session.touch(self._clock())
-        await self._to_customer(session.id, frame)
-        self.metrics.relayed("to_customer", frame, time.perf_counter() - started)
+        await self._relay(session, Role.CUSTOMER, frame)
+
+    async def action_refused(self, agent_id: str, session_id: str, code: str) -> None:
+        """An agent action was refused (by mode or restriction): counted and audited,
+        never with the content the action carried."""
+        self.metrics.actions_refused.labels(code).inc()
+        await self._audit.record("action_refused", agent_id, session_id, code=code)
 
     async def request_write_mode(self, agent_id: str) -> None:
-        session = self.registry.session_of_agent(agent_id)
-        if session is None:
-            raise Refusal("no_session", "You are not in a co-browse session.")
+        session = self.own_session(agent_id)
         outcome = self.registry.apply(session.id, WriteModeRequested(agent_id), self._clock())
         await self._audit.record("write_mode_requested", agent_id, session.id)
         if self._history is not None:
@@ -250,12 +244,15 @@ class LiveSessions:
         session = self.registry.get(session_id)
         if session is None or session.agent_id is None:
             return
-        self.metrics.actions_refused.labels(code).inc()
-        await self._audit.record("action_refused", session.agent_id, session_id, code=code)
+        await self.action_refused(session.agent_id, session_id, code)
         await self._to_agent(session, frame)
 
-    def session_of_agent(self, agent_id: str) -> Session | None:
-        return self.registry.session_of_agent(agent_id)
+    def own_session(self, agent_id: str) -> Session:
+        """The agent's live session; Refusal when it has none."""
+        session = self.registry.session_of_agent(agent_id)
+        if session is None:
+            raise Refusal("no_session", "You are not in a co-browse session.")
+        return session
 
     # Both -------------------------------------------------------------------------
 
@@ -320,6 +317,16 @@ class LiveSessions:
             await customer.send(notice)
             await customer.close(protocol.CLOSE_ENDED, ended.reason.value)
         await self._to_agent(session, notice)
+
+    async def _relay(self, session: Session, to: Role, frame: str) -> None:
+        """The hot path: one party's frame, as received, to the other party."""
+        started = time.perf_counter()
+        session.touch(self._clock())
+        if to is Role.AGENT:
+            await self._to_agent(session, frame)
+        else:
+            await self._to_customer(session.id, frame)
+        self.metrics.relayed(_RELAY_DIRECTION[to], frame, time.perf_counter() - started)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

@@ -13,8 +13,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cobrowse.core import protocol
 from cobrowse.core.origins import normalize_origin
-from cobrowse.core.session import Refusal, Role, Session
-from cobrowse.live.sessions import LiveSessions, Peer, describe
+from cobrowse.core.session import Refusal, Role
+from cobrowse.live.sessions import Peer, describe
 from cobrowse.store.users import Account
 from cobrowse.web.pages import console_page, sign_in_page
 from cobrowse.web.peers import WebSocketPeer, text_frames
@@ -90,7 +90,7 @@ async def sign_out(request: Request) -> Response:
 async def _refuse_other_sites(services: Services, agent_id: str, url: str) -> None:
     """An agent may open pages of the customer's website only (M2): checked here as
     well as in the customer's browser. A refusal is audited like any other."""
-    own = _own_session(services.live, agent_id)
+    own = services.live.own_session(agent_id)
     parts = urlsplit(url)
     if not parts.scheme and not parts.netloc and url.startswith("/"):
         return  # a path: the customer's browser resolves it on the page's own origin
@@ -100,8 +100,7 @@ async def _refuse_other_sites(services: Services, agent_id: str, url: str) -> No
         origin = ""
     site = await services.sites.site_for_origin(origin) if origin else None
     if site is None or site.name != own.site_id:
-        services.live.metrics.actions_refused.labels("cross_site").inc()
-        await services.audit.record("action_refused", agent_id, own.id, code="cross_site")
+        await services.live.action_refused(agent_id, own.id, "cross_site")
         raise Refusal("cross_site", "Only pages of the customer's website can be opened.")
 
 
@@ -121,18 +120,11 @@ async def _handle_agent_frame(services: Services, agent_id: str, peer: Peer, fra
         case protocol.RequestWrite():
             await live.request_write_mode(agent_id)
         case protocol.PointerMode():
-            own = _own_session(live, agent_id)
+            own = live.own_session(agent_id)
             await live.choose_pointer_mode(own.id, Role.AGENT, agent_id)
         case protocol.Exit():
-            own = _own_session(live, agent_id)
+            own = live.own_session(agent_id)
             await live.exit(own.id, Role.AGENT, agent_id)
-
-
-def _own_session(live: LiveSessions, agent_id: str) -> Session:
-    own = live.session_of_agent(agent_id)
-    if own is None:
-        raise Refusal("no_session", "You are not in a co-browse session.")
-    return own
 
 
 async def agent_socket(socket: WebSocket) -> None:

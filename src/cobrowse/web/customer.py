@@ -107,9 +107,7 @@ async def customer_socket(socket: WebSocket) -> None:
                 )
                 await peer.send(protocol.encode(started))
                 rules = (await services.restrictions.get(site.name)).to_wire()
-                await peer.send(
-                    protocol.encode(protocol.RestrictionsNotice(v=1, restrictions=dict(rules)))
-                )
+                await peer.send(protocol.restrictions(rules))
                 continue
             if session is None:
                 raise protocol.BadMessage("Start a session first.")
