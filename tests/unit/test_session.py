@@ -9,6 +9,7 @@ import pytest
 
 from cobrowse.core.session import (
     END_REASON_TEXT,
+    AdminEnds,
     AgentJoined,
     AgentJoins,
     AgentReturns,
@@ -52,6 +53,7 @@ def ended_session(event: Event) -> Session:
 ENDING_EVENTS: list[tuple[Event, EndReason]] = [
     (Exits(Role.CUSTOMER), EndReason.CUSTOMER_EXIT),
     (Exits(Role.AGENT), EndReason.AGENT_EXIT),
+    (AdminEnds(), EndReason.ADMIN_ENDED),
 ]
 
 ALL_EVENTS: list[Event] = [
@@ -62,6 +64,7 @@ ALL_EVENTS: list[Event] = [
     Exits(Role.CUSTOMER),
     Exits(Role.AGENT),
     CustomerLeaves(),
+    AdminEnds(),
 ]
 
 
@@ -367,3 +370,10 @@ def test_agent_cannot_exit_a_session_no_agent_joined() -> None:
         session.handle(Exits(Role.AGENT), LATER)
     assert refused.value.code == "no_agent"
     assert session.state is SessionState.IDLE
+
+
+def test_an_administrator_can_end_an_idle_session_too() -> None:
+    session = idle_session()
+    assert session.handle(AdminEnds(), LATER) == [Ended(EndReason.ADMIN_ENDED)]
+    assert session.state is SessionState.ENDED
+    assert END_REASON_TEXT[EndReason.ADMIN_ENDED].startswith("An administrator")

@@ -44,6 +44,7 @@ class EndReason(StrEnum):
     AGENT_LEFT = "agent_left"
     JOIN_TIMEOUT = "join_timeout"
     INACTIVITY = "inactivity"
+    ADMIN_ENDED = "admin_ended"
 
 
 END_REASON_TEXT: dict[EndReason, str] = {
@@ -55,6 +56,7 @@ END_REASON_TEXT: dict[EndReason, str] = {
     "so the co-browse session ended.",
     EndReason.JOIN_TIMEOUT: "No agent joined in time, so the co-browse session ended.",
     EndReason.INACTIVITY: "Nobody was active for a while, so the co-browse session ended.",
+    EndReason.ADMIN_ENDED: "An administrator ended the co-browse session.",
 }
 
 
@@ -87,6 +89,11 @@ class Exits:
     """One party pressed Exit."""
 
     role: Role
+
+
+@dataclass(frozen=True)
+class AdminEnds:
+    """An administrator force-ended the session from the admin console."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +144,7 @@ class PointerModeChosen:
     role: Role
 
 
-Ending = Exits | CustomerLeaves
+Ending = Exits | CustomerLeaves | AdminEnds
 """The events that end a session, at once or after a grace period."""
 
 ModeEvent = WriteModeRequested | WriteModeAnswered | PointerModeChosen
@@ -274,6 +281,8 @@ class Session:
                 if self.state is not SessionState.ACTIVE:
                     raise Refusal("no_agent", "No agent has joined this co-browse session.")
                 return self._end(EndReason.AGENT_EXIT, now)
+            case AdminEnds():
+                return self._end(EndReason.ADMIN_ENDED, now)
             case CustomerLeaves():
                 return self._customer_leaves(now)
             case CustomerReturns(resume_token):

@@ -18,6 +18,7 @@ from typing import Protocol
 from cobrowse.core import protocol
 from cobrowse.core.registry import Outcome, SessionRegistry
 from cobrowse.core.session import (
+    AdminEnds,
     AgentJoined,
     AgentLeaves,
     CustomerAway,
@@ -253,6 +254,21 @@ class LiveSessions:
         if session is None:
             raise Refusal("no_session", "You are not in a co-browse session.")
         return session
+
+    # Administrators ---------------------------------------------------------------
+
+    async def overview(self) -> list[Session]:
+        """Every live session, oldest first, for the admin console."""
+        return sorted(self.registry.sessions(), key=lambda session: session.created_at)
+
+    async def force_end(self, session_id: str, admin: str) -> bool:
+        """End a live session at once (``admin_ended``); False when it is not live."""
+        try:
+            outcome = self.registry.apply(session_id, AdminEnds(), self._clock())
+        except Refusal:
+            return False
+        await self._carry_out(outcome, admin)
+        return True
 
     # Both -------------------------------------------------------------------------
 
