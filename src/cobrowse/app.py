@@ -33,11 +33,15 @@ async def _healthz(request: Request) -> Response:
 
 
 async def _readyz(request: Request) -> Response:
-    """The process can serve: its database answers (readiness)."""
-    try:
-        await services_of(request.app).db.ping()
-    except Exception as problem:  # any failure means not ready, whatever the driver raised
-        return PlainTextResponse(f"database unreachable: {type(problem).__name__}", status_code=503)
+    """The process can serve: its database and (in cluster mode) Redis answer."""
+    services = services_of(request.app)
+    checks = (("database", services.db.ping), ("redis", services.live.fanout.ping))
+    for name, ping in checks:
+        try:
+            await ping()
+        except Exception as problem:  # any failure means not ready, whatever raised it
+            text = f"{name} unreachable: {type(problem).__name__}"
+            return PlainTextResponse(text, status_code=503)
     return PlainTextResponse("ready")
 
 
@@ -60,6 +64,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 )
             ),
             asyncio.create_task(run_timeouts(shared.live)),
+            asyncio.create_task(shared.live.fanout.run(shared.live.deliver)),
         ]
         yield
         for task in background:
@@ -67,6 +72,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await shared.live.close()
         await shared.db.close()
 
     app = Starlette(

@@ -80,7 +80,26 @@ class Settings(BaseSettings):
         description="How often the server checks for restriction changes made by another "
         "process (cobrowse restrictions import); API changes apply at once.",
     )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL (redis:// or rediss://) for cluster mode: live sessions and "
+        "their messages are shared by every node using the same Redis and prefix. Unset: "
+        "the embedded single-node mode, live state in memory.",
+    )
+    redis_prefix: str = Field(
+        "cobrowse",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Prefix of every Redis key and channel, so several deployments can share "
+        "one Redis.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return url or None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -27,11 +27,37 @@ from cobrowse.core.session import (
     Timeouts,
 )
 
+SessionEvent = Ending | ModeEvent | CustomerReturns | AgentLeaves | Tick
+"""Every event but a join (joins also keep the one-agent rule)."""
+
 
 @dataclass(frozen=True)
 class Outcome:
     session: Session
     effects: list[Effect]
+
+    @property
+    def ended(self) -> bool:
+        return any(isinstance(effect, Ended) for effect in self.effects)
+
+
+def joinable_id(typed_id: str, agents_session: str | None) -> str:
+    """The session ID an agent may try to join, from what it typed and the live
+    session it is already in (S5: one at a time); Refusal otherwise."""
+    session_id = normalize_session_id(typed_id)
+    if session_id is None:
+        raise Refusal("bad_session_id", "A session ID is nine digits.")
+    if agents_session is not None and agents_session != session_id:
+        raise Refusal(
+            "agent_busy",
+            f"You are already in co-browse session {agents_session}. "
+            "Exit it before joining another.",
+        )
+    return session_id
+
+
+def no_such_session(session_id: str) -> Refusal:
+    return Refusal("no_such_session", f"There is no live co-browse session {session_id}.")
 
 
 class SessionRegistry:
@@ -68,19 +94,11 @@ class SessionRegistry:
         return session
 
     def join(self, typed_id: str, agent_id: str, now: float) -> Outcome:
-        session_id = normalize_session_id(typed_id)
-        if session_id is None:
-            raise Refusal("bad_session_id", "A session ID is nine digits.")
         current = self.session_of_agent(agent_id)
-        if current is not None and current.id != session_id:
-            raise Refusal(
-                "agent_busy",
-                f"You are already in co-browse session {current.id}. "
-                "Exit it before joining another.",
-            )
+        session_id = joinable_id(typed_id, current.id if current else None)
         session = self._sessions.get(session_id)
         if session is None:
-            raise Refusal("no_such_session", f"There is no live co-browse session {session_id}.")
+            raise no_such_session(session_id)
         effects = session.handle(AgentJoins(agent_id), now)
         self._by_agent[agent_id] = session.id
         return Outcome(session, effects)
@@ -92,30 +110,28 @@ class SessionRegistry:
             return None
         return Outcome(session, session.handle(AgentReturns(agent_id), now))
 
-    def tick(self, now: float) -> list[Outcome]:
-        """Every session whose timeout fell due, ended."""
-        due = [
-            session
+    def due(self, now: float) -> list[str]:
+        """The sessions whose next timeout has fallen due."""
+        return [
+            session.id
             for session in self._sessions.values()
             if (deadline := session.next_deadline()) is not None and now >= deadline
         ]
-        return [self.apply(session.id, Tick(), now) for session in due]
 
-    def apply(
-        self,
-        session_id: str,
-        event: Ending | ModeEvent | CustomerReturns | AgentLeaves | Tick,
-        now: float,
-    ) -> Outcome:
+    def tick(self, now: float) -> list[Outcome]:
+        """Every session whose timeout fell due, ended."""
+        return [self.apply(session_id, Tick(), now) for session_id in self.due(now)]
+
+    def apply(self, session_id: str, event: SessionEvent, now: float) -> Outcome:
         """Any event but a join; joins go through :meth:`join`, which keeps the
         one-agent rule."""
         session = self._sessions.get(session_id)
         if session is None:
-            raise Refusal("no_such_session", f"There is no live co-browse session {session_id}.")
-        effects = session.handle(event, now)
-        if any(isinstance(effect, Ended) for effect in effects):
+            raise no_such_session(session_id)
+        outcome = Outcome(session, session.handle(event, now))
+        if outcome.ended:
             self._forget(session)
-        return Outcome(session, effects)
+        return outcome
 
     def _forget(self, session: Session) -> None:
         del self._sessions[session.id]

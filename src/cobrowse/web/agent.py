@@ -90,7 +90,7 @@ async def sign_out(request: Request) -> Response:
 async def _refuse_other_sites(services: Services, agent_id: str, url: str) -> None:
     """An agent may open pages of the customer's website only (M2): checked here as
     well as in the customer's browser. A refusal is audited like any other."""
-    own = services.live.own_session(agent_id)
+    own = await services.live.own_session(agent_id)
     parts = urlsplit(url)
     if not parts.scheme and not parts.netloc and url.startswith("/"):
         return  # a path: the customer's browser resolves it on the page's own origin
@@ -120,10 +120,10 @@ async def _handle_agent_frame(services: Services, agent_id: str, peer: Peer, fra
         case protocol.RequestWrite():
             await live.request_write_mode(agent_id)
         case protocol.PointerMode():
-            own = live.own_session(agent_id)
+            own = await live.own_session(agent_id)
             await live.choose_pointer_mode(own.id, Role.AGENT, agent_id)
         case protocol.Exit():
-            own = live.own_session(agent_id)
+            own = await live.own_session(agent_id)
             await live.exit(own.id, Role.AGENT, agent_id)
 
 

@@ -67,11 +67,8 @@ async def _resume(
     live: LiveSessions, site_name: str, message: protocol.Resume, peer: WebSocketPeer
 ) -> Session | None:
     """The next page of the tab takes the session over, or learns it is gone."""
-    known = live.registry.get(message.id)
     try:
-        if known is None or known.site_id != site_name:
-            raise Refusal("no_such_session", "This co-browse session has ended.")
-        return await live.resume(message.id, message.token, peer)
+        return await live.resume(message.id, message.token, site_name, peer)
     except Refusal as refusal:
         await peer.send(protocol.error(refusal.code, refusal.text))
         await peer.close(protocol.CLOSE_ENDED, refusal.code)

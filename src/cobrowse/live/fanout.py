@@ -1,0 +1,163 @@
+"""Getting a message to a party connected to another node.
+
+A *target* names one party: ``c:<session>`` (the customer's page of a session),
+``a:<session>`` (the console watching a session) or ``k:<agent>`` (an agent's
+console, joined or not). Each target is held by at most one socket in the whole
+deployment. The live layer delivers to the targets it holds itself; for the others
+it asks its :class:`Fanout` to route the message to the node that holds them.
+
+:class:`LocalFanout` is the single-node case: every party is local, there is
+nowhere else to route. :class:`RedisFanout` keeps a directory of which node holds
+each target in a Redis hash and routes with one Lua call (look the holder up and
+publish to that node's channel), so a frame costs one round trip and each node
+subscribes to one channel only, whatever the number of sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("cobrowse.fanout")
+
+FRAME = "F"
+"""Send the payload to the party as it is."""
+ENDED = "E"
+"""The session ended: the payload is ``<reason>\\n<notice frame>``."""
+REPLACED = "R"
+"""Another socket took the target over: close this one, without ending anything."""
+
+Deliver = Callable[[str, str, str], Awaitable[None]]
+"""``deliver(target, kind, payload)`` on the node that holds the target."""
+
+
+class Fanout(Protocol):
+    async def attach(self, target: str) -> None:
+        """This node holds ``target`` now; a node that held it before lets it go."""
+        ...
+
+    async def detach(self, target: str) -> None:
+        """This node let ``target`` go (unless another node took it over since)."""
+        ...
+
+    async def route(self, target: str, kind: str, payload: str) -> None:
+        """Deliver to ``target`` on whichever node holds it; dropped when none does."""
+        ...
+
+    async def run(self, deliver: Deliver) -> None:
+        """Receive what other nodes route here, until cancelled."""
+        ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class LocalFanout:
+    """One node: every party is connected here, so nothing is ever routed."""
+
+    async def attach(self, target: str) -> None:
+        return None
+
+    async def detach(self, target: str) -> None:
+        return None
+
+    async def route(self, target: str, kind: str, payload: str) -> None:
+        return None
+
+    async def run(self, deliver: Deliver) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+# KEYS[1] the directory hash; ARGV: target, this node, channel prefix.
+_ATTACH = """
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if previous and previous ~= ARGV[2] then
+  redis.call('PUBLISH', ARGV[3] .. previous, 'R' .. ARGV[1] .. '\\n')
+end
+return previous
+"""
+
+# KEYS[1] the directory hash; ARGV: target, this node.
+_DETACH = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+# KEYS[1] the directory hash; ARGV: target, channel prefix, message.
+_ROUTE = """
+local node = redis.call('HGET', KEYS[1], ARGV[1])
+if node then
+  return redis.call('PUBLISH', ARGV[2] .. node, ARGV[3])
+end
+return 0
+"""
+
+RECONNECT_SECONDS = 1.0
+
+
+class RedisFanout:
+    def __init__(self, redis: Redis, prefix: str, node_id: str | None = None) -> None:
+        self._redis = redis
+        self.node_id = node_id or secrets.token_hex(8)
+        self._directory = f"{prefix}:where"
+        self._channels = f"{prefix}:node:"
+        self._attach = redis.register_script(_ATTACH)
+        self._detach = redis.register_script(_DETACH)
+        self._route = redis.register_script(_ROUTE)
+
+    async def attach(self, target: str) -> None:
+        await self._attach(keys=[self._directory], args=[target, self.node_id, self._channels])
+
+    async def detach(self, target: str) -> None:
+        await self._detach(keys=[self._directory], args=[target, self.node_id])
+
+    async def route(self, target: str, kind: str, payload: str) -> None:
+        message = f"{kind}{target}\n{payload}"
+        await self._route(keys=[self._directory], args=[target, self._channels, message])
+
+    async def run(self, deliver: Deliver) -> None:
+        channel = self._channels + self.node_id
+        while True:
+            try:
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(channel)
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            await self._received(message["data"], deliver)
+            except RedisError:
+                # Redis restarting or unreachable: what was routed meanwhile is lost,
+                # which the parties see as a gap (the agent's view resyncs on the
+                # next snapshot); keep trying.
+                log.exception("fan-out subscription lost; subscribing again")
+                await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _received(self, data: bytes | str, deliver: Deliver) -> None:
+        text = data.decode() if isinstance(data, bytes) else data
+        kind, rest = text[:1], text[1:]
+        target, _, payload = rest.partition("\n")
+        try:
+            await deliver(target, kind, payload)
+        except Exception:  # one failing socket must not stop the node's deliveries
+            log.exception("delivery failed", extra={"target": target})
+
+    async def ping(self) -> None:
+        await self._redis.ping()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
