@@ -8,12 +8,12 @@ BIN := $(VENV)/bin
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: demo test check unit integration e2e bench build deps chromium postgres clean
+.PHONY: demo test check unit integration e2e bench build deps chromium postgres redis clean
 
 demo: build
 	$(BIN)/cobrowse demo
 
-test: build chromium postgres check
+test: build chromium postgres redis check
 	$(BIN)/pytest -q -p no:cacheprovider
 
 check: build
@@ -56,6 +56,14 @@ postgres:
 	  [ -d /etc/postgresql ] && echo "Starting PostgreSQL..." && \
 	  $(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start; } || \
 	  echo "PostgreSQL is not reachable on 127.0.0.1:5432: its store tests will fail and say how to start it."
+
+# The cluster tests need Redis (127.0.0.1:6379). Start the installed server when
+# nothing answers; without redis-server the tests start none and say how to get it.
+redis:
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || { \
+	  command -v redis-server >/dev/null && echo "Starting Redis..." && \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' >/dev/null; } || \
+	  echo "Redis is not reachable on 127.0.0.1:6379: the cluster tests will fail and say how to start it."
 
 chromium:
 	@[ -x "$(CHROMIUM)" ] || { echo "Installing Chromium for the browser tests..."; \

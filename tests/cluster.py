@@ -105,11 +105,12 @@ class Node:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # localhost, not 127.0.0.1: browsers keep the console's Secure cookie there.
+        return f"http://localhost:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}"
+        return f"ws://localhost:{self.port}"
 
     def start(self) -> None:
         with self.log.open("ab") as log:

@@ -11,7 +11,12 @@ from tests.support import AGENT_PASSWORD, Deployment
 
 
 def sign_in(agent: Page, deployment: Deployment, username: str) -> None:
-    agent.goto(f"{deployment.url}/agent")
+    sign_in_at(agent, deployment.url, username)
+
+
+def sign_in_at(agent: Page, server_url: str, username: str) -> None:
+    """Sign in to the console of the server (or cluster node) at ``server_url``."""
+    agent.goto(f"{server_url}/agent")
     agent.get_by_role("textbox", name="Username").fill(username)
     agent.get_by_label("Password").fill(AGENT_PASSWORD)
     agent.get_by_role("button", name="Sign in").click()

@@ -39,6 +39,25 @@ interface StoredSession {
   token: string;
 }
 
+/**
+ * The servers a page may connect to: `data-servers="https://a.example https://b.example"`
+ * (space- or comma-separated; one load-balanced URL works as well), else the
+ * server the script was loaded from.
+ */
+function serverList(attribute: string | undefined, home: URL): URL[] {
+  const servers: URL[] = [];
+  for (const entry of (attribute ?? "").split(/[\s,]+/)) {
+    if (!entry) continue;
+    try {
+      const url = new URL(entry, location.href);
+      if (url.protocol === "https:" || url.protocol === "http:") servers.push(url);
+    } catch {
+      console.warn(`cobrowse: ignoring ${entry} in data-servers: not a URL.`);
+    }
+  }
+  return servers.length > 0 ? servers : [home];
+}
+
 class CobrowseClient {
   private readonly events = new Emitter();
   private readonly server: URL;
@@ -56,9 +75,13 @@ class CobrowseClient {
   private starting: Promise<SessionInfo> | null = null;
   private removePointerListener: (() => void) | null = null;
   private reconnects = 0;
+  /** Where the socket may connect: data-servers, else the script's own server. */
+  private readonly servers: URL[];
+  private serverIndex = 0;
 
   constructor(script: HTMLScriptElement | null) {
     this.server = new URL(script?.src ?? "/", location.href);
+    this.servers = serverList(script?.dataset.servers, this.server);
     this.capture = new PageCapture(this.policy, (event) => this.sendStream(event));
     this.control = new AgentControl(
       this.policy,
@@ -129,10 +152,23 @@ class CobrowseClient {
     }
   }
 
+  /** The site check, from the first server of the list that answers. */
+  private async fetchConfig(): Promise<Response> {
+    let unreachable: unknown = null;
+    for (const server of [this.server, ...this.servers.filter((url) => url.origin !== this.server.origin)]) {
+      try {
+        return await fetch(new URL("/customer/config", server), { credentials: "omit" });
+      } catch (problem) {
+        unreachable = problem;
+      }
+    }
+    throw unreachable;
+  }
+
   private async checkSite(): Promise<void> {
     let response: Response;
     try {
-      response = await fetch(new URL("/customer/config", this.server), { credentials: "omit" });
+      response = await this.fetchConfig();
     } catch {
       throw new Error(`cannot reach the co-browse server at ${this.server.origin}; co-browse is off on this page.`);
     }
@@ -154,7 +190,7 @@ class CobrowseClient {
    */
   private open(resume: StoredSession | null = null): Promise<SessionInfo> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(socketUrl("/ws/customer", this.server));
+      const socket = new WebSocket(socketUrl("/ws/customer", this.servers[this.serverIndex]));
       this.socket = socket;
       let settled = false;
       socket.addEventListener("open", () =>
@@ -196,6 +232,9 @@ class CobrowseClient {
   private reconnect(session: StoredSession): void {
     const delay = RECONNECT_DELAYS_MS[Math.min(this.reconnects, RECONNECT_DELAYS_MS.length - 1)];
     this.reconnects += 1;
+    // Any node of a cluster can resume the session: when one stops answering (or was
+    // stopped, close code 1012), try the next in the list.
+    this.serverIndex = (this.serverIndex + 1) % this.servers.length;
     setTimeout(() => {
       if (this.socket) return;
       this.open(session).catch(() => undefined);
