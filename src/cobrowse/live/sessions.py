@@ -396,10 +396,13 @@ class LiveSessions:
     async def _send(self, target: str, kind: str, payload: str) -> None:
         """To the party named by ``target``: here when it is connected here, else
         through the fan-out to the node it is connected to."""
-        if self._held(target) is not None:
-            await self.deliver(target, kind, payload)
-        else:
+        peer = self._held(target)
+        if peer is None:
             await self.fanout.route(target, kind, payload)
+        elif kind == FRAME:
+            await peer.send(payload)  # the hot path: no need to parse the target again
+        else:
+            await self.deliver(target, kind, payload)
 
     def _held(self, target: str) -> Peer | None:
         role, _, key = target.partition(":")
