@@ -16,6 +16,7 @@ subscribes to one channel only, whatever the number of sessions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -54,6 +55,11 @@ class Fanout(Protocol):
         """Receive what other nodes route here, until cancelled."""
         ...
 
+    async def orphans(self) -> list[str]:
+        """Targets held by nodes that died without letting them go, each claimed by
+        exactly one caller cluster-wide (its parties left without saying so)."""
+        ...
+
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -73,6 +79,9 @@ class LocalFanout:
 
     async def run(self, deliver: Deliver) -> None:
         return None
+
+    async def orphans(self) -> list[str]:
+        return []
 
     async def ping(self) -> None:
         return None
@@ -109,6 +118,11 @@ return 0
 """
 
 RECONNECT_SECONDS = 1.0
+HEARTBEAT_SECONDS = 5.0
+NODE_TIMEOUT_SECONDS = 30.0
+"""A node that has not said it is alive for this long is dead: another node takes its
+parties as gone. Generous, because taking a live node's parties for gone would start
+their grace periods while they are still connected."""
 
 
 class RedisFanout:
@@ -120,6 +134,7 @@ class RedisFanout:
         self._attach = redis.register_script(_ATTACH)
         self._detach = redis.register_script(_DETACH)
         self._route = redis.register_script(_ROUTE)
+        self._alive = f"{prefix}:alive:"
 
     async def attach(self, target: str) -> None:
         await self._attach(keys=[self._directory], args=[target, self.node_id, self._channels])
@@ -132,6 +147,50 @@ class RedisFanout:
         await self._route(keys=[self._directory], args=[target, self._channels, message])
 
     async def run(self, deliver: Deliver) -> None:
+        heartbeat = asyncio.create_task(self._beat())
+        try:
+            await self._receive(deliver)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RedisError):
+                await heartbeat
+                await self._redis.delete(self._alive + self.node_id)
+
+    async def _beat(self) -> None:
+        while True:
+            try:
+                await self._redis.set(self._alive + self.node_id, "1", ex=int(NODE_TIMEOUT_SECONDS))
+            except RedisError:
+                log.warning("could not tell Redis this node is alive")
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def orphans(self) -> list[str]:
+        held = await self._redis.hgetall(self._directory)
+        holders = {text_of(node) for node in held.values()}
+        alive = (
+            {
+                node
+                for node, flag in zip(
+                    holders,
+                    await self._redis.mget([self._alive + node for node in holders]),
+                    strict=True,
+                )
+                if flag is not None
+            }
+            if holders
+            else set()
+        )
+        claimed = []
+        for target, node in held.items():
+            holder = text_of(node)
+            if holder in alive or holder == self.node_id:
+                continue
+            # Compare-and-delete as the dead node would have: one sweeper wins.
+            if await self._detach(keys=[self._directory], args=[text_of(target), holder]):
+                claimed.append(text_of(target))
+        return claimed
+
+    async def _receive(self, deliver: Deliver) -> None:
         channel = self._channels + self.node_id
         while True:
             try:
@@ -148,7 +207,7 @@ class RedisFanout:
                 await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _received(self, data: bytes | str, deliver: Deliver) -> None:
-        text = data.decode() if isinstance(data, bytes) else data
+        text = text_of(data)
         kind, rest = text[:1], text[1:]
         target, _, payload = rest.partition("\n")
         try:
@@ -161,3 +220,8 @@ class RedisFanout:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def text_of(value: bytes | str) -> str:
+    """Redis answers bytes; what we store is text."""
+    return value.decode() if isinstance(value, bytes) else value

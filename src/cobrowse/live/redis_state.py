@@ -31,6 +31,7 @@ from redis.exceptions import WatchError
 from cobrowse.core.ids import new_session_id
 from cobrowse.core.registry import Outcome, SessionEvent, joinable_id, no_such_session
 from cobrowse.core.session import AgentJoins, AgentReturns, Effect, Refusal, Session, Timeouts
+from cobrowse.live.fanout import text_of as _text
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
@@ -244,7 +245,3 @@ def _decode(raw: bytes | str, activity: bytes | str | None) -> Session:
         if session.last_activity is None or touched > session.last_activity:
             session.last_activity = touched
     return session
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

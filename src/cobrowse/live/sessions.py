@@ -169,6 +169,18 @@ class LiveSessions:
         for session_id in await self.state.due(self._clock()):
             await self._apply(session_id, Tick(), "server")
 
+    async def sweep(self) -> None:
+        """The parties of nodes that died (no goodbye, no closed socket to notice) are
+        gone: their sessions wait for them as for any dropped connection."""
+        for target in await self.fanout.orphans():
+            role, _, session_id = target.partition(":")
+            if role == "c":
+                await self._apply(session_id, CustomerLeaves(), "server")
+            elif role == "a":
+                session = await self.state.get(session_id)
+                if session is not None and session.agent_id is not None:
+                    await self._apply(session_id, AgentLeaves(session.agent_id), "server")
+
     # Agent side -------------------------------------------------------------------
 
     async def console_connected(self, agent_id: str, console: Peer) -> Session | None:
@@ -476,10 +488,18 @@ TICK_SECONDS = 0.5
 """How often timeouts are checked; a timeout ends at most this much late."""
 
 
+SWEEP_EVERY_TICKS = 10
+"""Dead nodes are looked for every this many ticks (5 s)."""
+
+
 async def run_timeouts(live: LiveSessions, interval: float = TICK_SECONDS) -> None:
+    ticks = 0
     while True:
         await asyncio.sleep(interval)
+        ticks += 1
         try:
             await live.tick()
+            if ticks % SWEEP_EVERY_TICKS == 0:
+                await live.sweep()
         except Exception:  # one failing session must not stop every timeout
             log.exception("timeout check failed")
