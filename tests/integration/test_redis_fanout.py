@@ -86,7 +86,7 @@ async def test_a_party_nobody_holds_is_dropped_quietly(two_nodes: tuple[Node, No
     node_a, node_b = two_nodes
     await node_a.fanout.route("c:987654321", FRAME, "{}")
     await node_b.fanout.attach("c:987654321")
-    await node_b.fanout.detach("c:987654321")
+    assert await node_b.fanout.detach("c:987654321")
     await node_a.fanout.route("c:987654321", FRAME, "{}")
     await asyncio.sleep(0.3)
     assert node_a.delivered.empty()
@@ -101,7 +101,7 @@ async def test_taking_a_party_over_tells_its_old_node_to_let_go(
     await node_b.fanout.attach("k:alice")
     assert await node_a.next() == ("k:alice", REPLACED, "")
     # The old node's late goodbye does not undo the takeover.
-    await node_a.fanout.detach("k:alice")
+    assert not await node_a.fanout.detach("k:alice"), "node b holds it now"
     await node_a.fanout.route("k:alice", FRAME, "still here?")
     assert await node_b.next() == ("k:alice", FRAME, "still here?")
 

@@ -43,8 +43,9 @@ class Fanout(Protocol):
         """This node holds ``target`` now; a node that held it before lets it go."""
         ...
 
-    async def detach(self, target: str) -> None:
-        """This node let ``target`` go (unless another node took it over since)."""
+    async def detach(self, target: str) -> bool:
+        """This node let ``target`` go; False when another node had taken it over
+        (its party is connected there: it has not left)."""
         ...
 
     async def route(self, target: str, kind: str, payload: str) -> None:
@@ -71,8 +72,8 @@ class LocalFanout:
     async def attach(self, target: str) -> None:
         return None
 
-    async def detach(self, target: str) -> None:
-        return None
+    async def detach(self, target: str) -> bool:
+        return True
 
     async def route(self, target: str, kind: str, payload: str) -> None:
         return None
@@ -139,8 +140,8 @@ class RedisFanout:
     async def attach(self, target: str) -> None:
         await self._attach(keys=[self._directory], args=[target, self.node_id, self._channels])
 
-    async def detach(self, target: str) -> None:
-        await self._detach(keys=[self._directory], args=[target, self.node_id])
+    async def detach(self, target: str) -> bool:
+        return bool(await self._detach(keys=[self._directory], args=[target, self.node_id]))
 
     async def route(self, target: str, kind: str, payload: str) -> None:
         message = f"{kind}{target}\n{payload}"

@@ -145,8 +145,9 @@ class LiveSessions:
         if held is None or held.peer is not customer:
             return  # replaced by a newer page, or the session ended
         del self._customers[session_id]
-        await self.fanout.detach(_customer_target(session_id))
-        await self._apply(session_id, CustomerLeaves())
+        if await self.fanout.detach(_customer_target(session_id)):
+            await self._apply(session_id, CustomerLeaves())
+        # else a page of the tab already resumed the session on another node
 
     async def resume(
         self, session_id: str, resume_token: str, site_name: str, customer: Peer
@@ -205,9 +206,9 @@ class LiveSessions:
             return  # replaced by a newer console of the same agent
         watched = self._let_console_go(agent_id)
         await self.fanout.detach(_console_target(agent_id))
-        if watched is not None:
-            await self.fanout.detach(_agent_target(watched))
+        if watched is not None and await self.fanout.detach(_agent_target(watched)):
             await self._apply(watched, AgentLeaves(agent_id))
+        # else the agent's console already came back on another node
 
     async def join(self, agent_id: str, typed_id: str) -> Session:
         now = self._clock()
