@@ -1,4 +1,4 @@
-"""HTML of the agent console pages. Values put into them are escaped by the caller."""
+"""HTML of the console pages (agent and admin). Every value put into them is escaped here."""
 
 from __future__ import annotations
 
@@ -15,15 +15,16 @@ _HEAD = """<!doctype html>
 """
 
 
-def sign_in_page(error: str | None = None) -> str:
+def sign_in_page(console: str, action: str, error: str | None = None) -> str:
+    """The sign-in form of ``console`` ("Agent console"), posting to ``action``."""
     problem = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
     return (
-        _HEAD.format(title="Sign in · cobrowse agent console")
+        _HEAD.format(title=f"Sign in · cobrowse {html.escape(console.lower())}")
         + f"""<body class="sign-in">
 <main>
 <h1>cobrowse</h1>
-<p>Agent console</p>
-<form method="post" action="/agent/sign-in">
+<p>{html.escape(console)}</p>
+<form method="post" action="{html.escape(action)}">
 {problem}
 <label for="username">Username</label>
 <input id="username" name="username" autocomplete="username" required autofocus>
@@ -38,16 +39,22 @@ def sign_in_page(error: str | None = None) -> str:
     )
 
 
+def _topbar(console: str, username: str, sign_out: str) -> str:
+    return f"""<header class="topbar">
+<strong class="brand">cobrowse</strong>
+<span>{html.escape(console)}</span>
+<span class="who">Signed in as <strong>{html.escape(username)}</strong></span>
+<form method="post" action="{html.escape(sign_out)}"><button type="submit">Sign out</button></form>
+</header>
+"""
+
+
 def console_page(username: str) -> str:
     return (
         _HEAD.format(title="cobrowse agent console")
-        + f"""<body class="console">
-<header class="topbar">
-<strong class="brand">cobrowse</strong>
-<span class="who">Signed in as <strong>{username}</strong></span>
-<form method="post" action="/agent/sign-out"><button type="submit">Sign out</button></form>
-</header>
-<main>
+        + '<body class="console">\n'
+        + _topbar("Agent console", username, "/agent/sign-out")
+        + """<main>
 <section class="controls">
 <form id="join-form" class="join" autocomplete="off">
 <label for="session-id">Session ID</label>
@@ -81,3 +88,4 @@ def console_page(username: str) -> str:
 </html>
 """
     )
+
