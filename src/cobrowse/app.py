@@ -17,7 +17,8 @@ from cobrowse.config import Settings
 from cobrowse.live.restriction_poll import poll_restrictions
 from cobrowse.live.sessions import run_timeouts
 from cobrowse.metrics import CONTENT_TYPE
-from cobrowse.web import agent, customer
+from cobrowse.web import admin, agent, customer
+from cobrowse.web.admin import create_admin_api
 from cobrowse.web.api import create_api
 from cobrowse.web.security import SecurityHeaders
 from cobrowse.web.services import STATIC, Services, services_of
@@ -81,6 +82,9 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/agent", agent.console),
             *agent.SIGN_IN.routes(),
             WebSocketRoute("/ws/agent", agent.agent_socket),
+            Route("/admin", admin.console),
+            *admin.SIGN_IN.routes(),
+            Mount("/admin/api", create_admin_api(shared)),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Mount("/api/v1", create_api(shared)),
         ],
