@@ -14,7 +14,7 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-BUNDLES = ("cobrowse.js", "agent.js")
+BUNDLES = ("cobrowse.js", "agent.js", "admin.js")
 
 
 class ClientBundleHook(BuildHookInterface):  # type: ignore[type-arg]

@@ -23,6 +23,7 @@ const testPagesOut = path.join(here, "..", "tests", "e2e", "pages", "dist");
 await Promise.all([
   build({ ...common, entryPoints: [path.join(here, "src/customer/index.ts")], outfile: path.join(outdir, "cobrowse.js") }),
   build({ ...common, entryPoints: [path.join(here, "src/agent/index.ts")], outfile: path.join(outdir, "agent.js") }),
+  build({ ...common, entryPoints: [path.join(here, "src/admin/index.ts")], outfile: path.join(outdir, "admin.js") }),
   build({
     ...common,
     entryPoints: [path.join(here, "test-pages/react-form.tsx")],

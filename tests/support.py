@@ -119,16 +119,23 @@ class Deployment:
     def ws_url(self) -> str:
         return self.url.replace("http://", "ws://")
 
-    def add_agent(self, username: str, password: str = AGENT_PASSWORD) -> str:
+    def add_agent(
+        self, username: str, password: str = AGENT_PASSWORD, role: UserRole = UserRole.AGENT
+    ) -> str:
+        """Add a user (an agent unless told otherwise), or give an existing one this role."""
+
         async def add() -> None:
             db = Database(self.settings.database_url)
             try:
-                await UserStore(db).add(username, UserRole.AGENT, password)
+                await UserStore(db).add(username, role, password)
             finally:
                 await db.close()
 
         run_async(add)
         return username
+
+    def add_admin(self, username: str, password: str = AGENT_PASSWORD) -> str:
+        return self.add_agent(username, password, UserRole.ADMIN)
 
     def add_site(self, name: str, origins: list[str]) -> str:
         async def add() -> None:
@@ -207,14 +214,17 @@ def deploy(data_dir: Path, sites: dict[str, Path], **settings_overrides: object)
     return Deployment(settings, services, url, site_urls, threads)
 
 
-def sign_in_cookie(deployment: Deployment, username: str, password: str = AGENT_PASSWORD) -> str:
-    """Sign in over HTTP like the console's form does; returns the Cookie header value.
+def sign_in_cookie(
+    deployment: Deployment, username: str, password: str = AGENT_PASSWORD, console: str = "/agent"
+) -> str:
+    """Sign in over HTTP like a console's form does (the agent console unless told
+    otherwise); returns the Cookie header value.
 
     The cookie is Secure, so an HTTP client's jar would not send it back over plain
     http: read it from Set-Cookie instead.
     """
     response = httpx.post(
-        f"{deployment.url}/agent/sign-in",
+        f"{deployment.url}{console}/sign-in",
         data={"username": username, "password": password},
         headers={"Origin": deployment.url},
         follow_redirects=False,

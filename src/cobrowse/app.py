@@ -17,7 +17,8 @@ from cobrowse.config import Settings
 from cobrowse.live.restriction_poll import poll_restrictions
 from cobrowse.live.sessions import run_timeouts
 from cobrowse.metrics import CONTENT_TYPE
-from cobrowse.web import agent, customer
+from cobrowse.web import admin, agent, customer
+from cobrowse.web.admin import create_admin_api
 from cobrowse.web.api import create_api
 from cobrowse.web.security import SecurityHeaders
 from cobrowse.web.services import STATIC, Services, services_of
@@ -85,9 +86,11 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/customer/config", customer.customer_config),
             WebSocketRoute("/ws/customer", customer.customer_socket),
             Route("/agent", agent.console),
-            Route("/agent/sign-in", agent.sign_in, methods=["POST"]),
-            Route("/agent/sign-out", agent.sign_out, methods=["POST"]),
+            *agent.SIGN_IN.routes(),
             WebSocketRoute("/ws/agent", agent.agent_socket),
+            Route("/admin", admin.console),
+            *admin.SIGN_IN.routes(),
+            Mount("/admin/api", create_admin_api(shared)),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             Mount("/api/v1", create_api(shared)),
         ],

@@ -43,10 +43,12 @@ class Settings(BaseSettings):
     )
     cookie_secure: bool = Field(
         True,
-        description="Mark the agent sign-in cookie Secure. Browsers accept Secure cookies "
+        description="Mark the console sign-in cookies Secure. Browsers accept Secure cookies "
         "over plain HTTP only on localhost; behind TLS leave it on.",
     )
-    agent_login_hours: float = Field(12, gt=0, le=24 * 30, description="Agent sign-in lifetime.")
+    agent_login_hours: float = Field(
+        12, gt=0, le=24 * 30, description="Sign-in lifetime, agent and admin console alike."
+    )
     join_attempts_per_minute: int = Field(
         10, ge=1, le=1000, description="Failed joins an agent may make per minute."
     )

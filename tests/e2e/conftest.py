@@ -50,7 +50,8 @@ def agent_name(deployment: Deployment, request: pytest.FixtureRequest) -> str:
     return deployment.add_agent(name)
 
 
-def _page(browser: Browser, width: int, height: int) -> Iterator[Page]:
+def page_of(browser: Browser, width: int, height: int) -> Iterator[Page]:
+    """A page in a browser context of its own (its own cookies), for one person."""
     context = browser.new_context(viewport={"width": width, "height": height})
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -60,14 +61,14 @@ def _page(browser: Browser, width: int, height: int) -> Iterator[Page]:
 
 @pytest.fixture
 def customer(browser: Browser) -> Iterator[Page]:
-    yield from _page(browser, 1000, 700)
+    yield from page_of(browser, 1000, 700)
 
 
 @pytest.fixture
 def other_customer(browser: Browser) -> Iterator[Page]:
-    yield from _page(browser, 1000, 700)
+    yield from page_of(browser, 1000, 700)
 
 
 @pytest.fixture
 def agent(browser: Browser) -> Iterator[Page]:
-    yield from _page(browser, 1400, 1000)
+    yield from page_of(browser, 1400, 1000)

@@ -10,18 +10,29 @@ from playwright.sync_api import FrameLocator, Page, WebSocket, expect
 from tests.support import AGENT_PASSWORD, Deployment
 
 
+def submit_sign_in(page: Page, url: str, username: str) -> None:
+    """Fill in and send the sign-in form of the console at ``url``."""
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_label("Password").fill(AGENT_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
 def sign_in(agent: Page, deployment: Deployment, username: str) -> None:
     sign_in_at(agent, deployment.url, username)
 
 
 def sign_in_at(agent: Page, server_url: str, username: str) -> None:
-    """Sign in to the console of the server (or cluster node) at ``server_url``."""
-    agent.goto(f"{server_url}/agent")
-    agent.get_by_role("textbox", name="Username").fill(username)
-    agent.get_by_label("Password").fill(AGENT_PASSWORD)
-    agent.get_by_role("button", name="Sign in").click()
+    """Sign in to the agent console of the server (or cluster node) at ``server_url``."""
+    submit_sign_in(agent, f"{server_url}/agent", username)
     expect(agent.get_by_role("textbox", name="Session ID")).to_be_visible()
     expect(agent.get_by_role("status")).to_have_text(re.compile("Ready|Back in"))
+
+
+def sign_in_admin(admin: Page, deployment: Deployment, username: str) -> None:
+    submit_sign_in(admin, f"{deployment.url}/admin", username)
+    expect(admin.get_by_role("heading", name="Live sessions")).to_be_visible()
+    expect(admin.get_by_role("status")).to_have_text("Connected.")
 
 
 def open_site(customer: Page, url: str) -> None:

@@ -9,15 +9,10 @@ import {
   type SessionInfo,
   type ToAgent,
 } from "../shared/protocol";
+import { byId } from "../shared/dom";
 import { MirrorView } from "./view";
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
-
-function byId<T extends HTMLElement>(id: string): T {
-  const node = document.getElementById(id);
-  if (!node) throw new Error(`agent console: #${id} is missing`);
-  return node as T;
-}
 
 class Console {
   private socket: WebSocket | null = null;

@@ -1,4 +1,5 @@
-"""Run the demo: cobrowse server, sample website and a demo agent in one process."""
+"""Run the demo: cobrowse server, sample website, a demo agent and a demo admin in one
+process."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from cobrowse.store.users import UserRole
 from cobrowse.web.services import Services
 
 DEMO_AGENT = "agent"
+DEMO_ADMIN = "admin"
 DEMO_SITE = "demo"
 
 
@@ -30,8 +32,9 @@ async def run_demo(settings: Settings, site_port: int) -> None:
     except SiteError as exc:
         raise click.ClickException(f"cannot register the sample website: {exc}") from None
     await _show_off_restrictions(services)
-    password = secrets.token_urlsafe(9)
-    await services.users.add(DEMO_AGENT, UserRole.AGENT, password)
+    passwords = {DEMO_AGENT: secrets.token_urlsafe(9), DEMO_ADMIN: secrets.token_urlsafe(9)}
+    await services.users.add(DEMO_AGENT, UserRole.AGENT, passwords[DEMO_AGENT])
+    await services.users.add(DEMO_ADMIN, UserRole.ADMIN, passwords[DEMO_ADMIN])
 
     cobrowse_url = f"http://localhost:{settings.port}"
     server = uvicorn.Server(
@@ -47,7 +50,7 @@ async def run_demo(settings: Settings, site_port: int) -> None:
         )
     )
     website_task = asyncio.create_task(website.serve())
-    banner_task = asyncio.create_task(_banner(server, website, cobrowse_url, site_port, password))
+    banner_task = asyncio.create_task(_banner(server, website, cobrowse_url, site_port, passwords))
     try:
         await server.serve()  # started last, so Ctrl+C reaches it
     finally:
@@ -74,7 +77,7 @@ async def _banner(
     website: uvicorn.Server,
     cobrowse_url: str,
     site_port: int,
-    password: str,
+    passwords: dict[str, str],
 ) -> None:
     while not (server.started and website.started):  # noqa: ASYNC110 (uvicorn offers no event)
         await asyncio.sleep(0.05)
@@ -85,10 +88,15 @@ async def _banner(
                 "cobrowse demo is running.",
                 f"  Sample website (the customer):  http://localhost:{site_port}/",
                 f"  Agent console:                  {cobrowse_url}/agent",
-                f"  Agent sign-in:                  username {DEMO_AGENT}   password {password}",
+                f"  Agent sign-in:                  username {DEMO_AGENT}   "
+                f"password {passwords[DEMO_AGENT]}",
+                f"  Admin console:                  {cobrowse_url}/admin",
+                f"  Admin sign-in:                  username {DEMO_ADMIN}   "
+                f"password {passwords[DEMO_ADMIN]}",
                 "",
                 'On the website press "Co-browse" and read the nine-digit session ID;',
                 "in another browser window sign in to the console and join with that ID.",
+                "The admin console lists the live session, can end it, and shows the history.",
                 "On the checkout page the password, card and e-mail fields are hidden from",
                 'the agent, and only the customer can press "Place order".',
                 "Press Ctrl+C to stop.",

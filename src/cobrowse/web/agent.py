@@ -2,89 +2,40 @@
 
 from __future__ import annotations
 
-import html
 import logging
-from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cobrowse.core import protocol
 from cobrowse.core.origins import normalize_origin
 from cobrowse.core.session import Refusal, Role
 from cobrowse.live.sessions import Peer, describe
-from cobrowse.store.users import Account
-from cobrowse.web.pages import console_page, sign_in_page
+from cobrowse.web.pages import console_page
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.security import CONSOLE_CSP, is_same_origin
 from cobrowse.web.services import Services, services_of
+from cobrowse.web.sign_in import ConsoleSignIn
 
 log = logging.getLogger("cobrowse.agent")
 
-COOKIE = "cobrowse_agent"
-_PAGE_HEADERS = {
-    "Content-Security-Policy": CONSOLE_CSP,
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
-
-
-async def signed_in_account(connection: HTTPConnection) -> Account | None:
-    token = connection.cookies.get(COOKIE)
-    if not token:
-        return None
-    return await services_of(connection.app).users.account_for_token(token)
+SIGN_IN = ConsoleSignIn(
+    title="Agent console",
+    home="/agent",
+    cookie="cobrowse_agent",
+    cookie_path="/",  # the console's socket is /ws/agent
+    csp=CONSOLE_CSP,
+    role=None,  # administrators may use the agent console too
+)
 
 
 async def console(request: Request) -> Response:
-    account = await signed_in_account(request)
+    account = await SIGN_IN.account(request)
     if account is None:
-        return HTMLResponse(sign_in_page(), headers=_PAGE_HEADERS)
-    return HTMLResponse(console_page(html.escape(account.username)), headers=_PAGE_HEADERS)
-
-
-async def sign_in(request: Request) -> Response:
-    if not is_same_origin(request.headers):
-        return HTMLResponse("Cross-site sign-in refused.", status_code=403)
-    services = services_of(request.app)
-    form = await request.form()
-    username = str(form.get("username", ""))[:64]
-    password = str(form.get("password", ""))[:1024]
-    account = await services.users.authenticate(username, password)
-    if account is None:
-        await services.audit.record("sign_in_failed", username or "(empty)")
-        return HTMLResponse(
-            sign_in_page(error="Wrong username or password."),
-            status_code=401,
-            headers=_PAGE_HEADERS,
-        )
-    lifetime = timedelta(hours=services.settings.agent_login_hours)
-    token = await services.users.sign_in(account, lifetime)
-    await services.audit.record("signed_in", account.username)
-    response = RedirectResponse("/agent", status_code=303)
-    response.set_cookie(
-        COOKIE,
-        token,
-        max_age=int(lifetime.total_seconds()),
-        path="/",
-        secure=services.settings.cookie_secure,
-        httponly=True,
-        samesite="strict",
-    )
-    return response
-
-
-async def sign_out(request: Request) -> Response:
-    if not is_same_origin(request.headers):
-        return HTMLResponse("Cross-site sign-out refused.", status_code=403)
-    token = request.cookies.get(COOKIE)
-    if token:
-        await services_of(request.app).users.sign_out(token)
-    response = RedirectResponse("/agent", status_code=303)
-    response.delete_cookie(COOKIE, path="/")
-    return response
+        return SIGN_IN.form()
+    return SIGN_IN.page(console_page(account.username))
 
 
 async def _refuse_other_sites(services: Services, agent_id: str, url: str) -> None:
@@ -133,7 +84,7 @@ async def agent_socket(socket: WebSocket) -> None:
     if not is_same_origin(socket.headers):
         await socket.close(code=protocol.CLOSE_FORBIDDEN_ORIGIN)
         return
-    account = await signed_in_account(socket)
+    account = await SIGN_IN.account(socket)
     await socket.accept()
     if account is None:
         await socket.close(code=protocol.CLOSE_UNAUTHENTICATED, reason="Sign in again.")

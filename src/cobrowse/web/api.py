@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
@@ -22,9 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from cobrowse.core import restrictions as core
-from cobrowse.core.session import EndReason
-from cobrowse.store.history import MAX_SEARCH_LIMIT, HistoryRecord
 from cobrowse.store.sites import SITE_NAME_PATTERN, UnknownSite
+from cobrowse.web.history_search import HistoryFilters, SessionRecord, history_filters
 from cobrowse.web.services import Services, services_of
 
 log = logging.getLogger("cobrowse.api")
@@ -134,44 +132,6 @@ class EffectiveRestrictions(BaseModel):
     disable: list[str] = Field(description="Selectors of elements disabled for the agent.")
     mask_payment_cards: bool = Field(description="Card fields are masked too.")
     disable_submit: bool = Field(description="Submit controls are disabled for the agent too.")
-
-
-class SessionRecord(BaseModel):
-    """One co-browse session's metadata. Never page content or URLs."""
-
-    session_id: str = Field(
-        description="The 9-digit session ID. IDs are reused once a session has ended.",
-        examples=["123456789"],
-    )
-    site: str = Field(description="The site the session was started on.")
-    agent: str | None = Field(description="The agent who joined; null if none did.")
-    started_at: datetime = Field(description="When the customer started the session (UTC).")
-    joined_at: datetime | None = Field(description="When the agent joined; null if none did.")
-    ended_at: datetime | None = Field(description="When it ended; null while it is live.")
-    end_reason: EndReason | None = Field(description="Why it ended; null while it is live.")
-    duration_seconds: float | None = Field(
-        description="From start to end, in seconds; null while it is live."
-    )
-    write_mode_requests: int = Field(description="How often the agent asked for write mode.")
-    write_mode_declined: int = Field(description="How often the customer declined it.")
-    mode_changes: int = Field(description="How often the mode changed (pointer or write).")
-
-    @classmethod
-    def of(cls, record: HistoryRecord) -> SessionRecord:
-        duration = record.duration
-        return cls(
-            session_id=record.session_id,
-            site=record.site,
-            agent=record.agent,
-            started_at=record.started_at,
-            joined_at=record.joined_at,
-            ended_at=record.ended_at,
-            end_reason=EndReason(record.end_reason) if record.end_reason else None,
-            duration_seconds=duration.total_seconds() if duration is not None else None,
-            write_mode_requests=record.write_mode_requests,
-            write_mode_declined=record.write_mode_declined,
-            mode_changes=record.mode_changes,
-        )
 
 
 _bearer = HTTPBearer(
@@ -316,48 +276,11 @@ async def effective_restrictions(
     responses=_MALFORMED,
 )
 async def list_sessions(
-    services: ServicesDep,
-    since: Annotated[
-        datetime | None,
-        Query(
-            description="Only sessions started at or after this ISO 8601 time "
-            "(without a UTC offset: UTC).",
-            examples=["2026-12-01T00:00:00Z"],
-        ),
-    ] = None,
-    until: Annotated[
-        datetime | None,
-        Query(
-            description="Only sessions started before this ISO 8601 time "
-            "(without a UTC offset: UTC).",
-            examples=["2026-12-02T00:00:00Z"],
-        ),
-    ] = None,
-    agent: Annotated[
-        str | None, Query(description="Only sessions this agent joined.", max_length=64)
-    ] = None,
-    site: Annotated[
-        str | None,
-        Query(description="Only sessions of this site.", pattern=SITE_NAME_PATTERN.pattern),
-    ] = None,
-    end_reason: Annotated[
-        EndReason | None, Query(description="Only sessions that ended for this reason.")
-    ] = None,
-    limit: Annotated[
-        int, Query(ge=1, le=MAX_SEARCH_LIMIT, description="At most this many sessions.")
-    ] = 100,
+    services: ServicesDep, filters: Annotated[HistoryFilters, Depends(history_filters)]
 ) -> list[SessionRecord]:
     """Metadata of past and live sessions, newest first: site, agent, when it started,
     was joined and ended, why it ended, write mode requests. Never page content or URLs."""
-    records = await services.history.search(
-        since=since,
-        until=until,
-        agent=agent,
-        site=site,
-        end_reason=end_reason.value if end_reason is not None else None,
-        limit=limit,
-    )
-    return [SessionRecord.of(record) for record in records]
+    return await filters.search(services.history)
 
 
 async def _tell_live_sessions(
@@ -420,12 +343,11 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_api(services: Services) -> FastAPI:
-    """The API application, to be mounted at /api/v1."""
-    api = FastAPI(
-        title="cobrowse integration API",
-        description=DESCRIPTION,
-        version="1",
+def json_app(services: Services, **options: Any) -> FastAPI:
+    """A FastAPI application answering the way all of cobrowse's JSON endpoints do:
+    errors as ``{"error", "text"}``, bounded bodies, no browser tooling from a CDN.
+    ``options`` go to FastAPI (title, OpenAPI settings)."""
+    app = FastAPI(
         # No Swagger UI or ReDoc: they load scripts from a CDN, which a self-hosted
         # server should not make its administrators' browsers do.
         docs_url=None,
@@ -442,7 +364,14 @@ def create_api(services: Services) -> FastAPI:
             RequestValidationError: _invalid_request,
             HTTPException: _http_error,
         },
+        **options,
     )
+    app.state.services = services
+    return app
+
+
+def create_api(services: Services) -> FastAPI:
+    """The API application, to be mounted at /api/v1."""
+    api = json_app(services, title="cobrowse integration API", description=DESCRIPTION, version="1")
     api.include_router(router)
-    api.state.services = services
     return api
