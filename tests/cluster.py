@@ -161,14 +161,15 @@ class Cluster:
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    def add_agent(self, username: str) -> str:
-        self.cobrowse("users", "add", username, "--role", "agent", "--password", AGENT_PASSWORD)
+    def add_agent(self, username: str, role: str = "agent") -> str:
+        self.cobrowse("users", "add", username, "--role", role, "--password", AGENT_PASSWORD)
         return username
 
-    def sign_in(self, node: Node, username: str) -> str:
-        """The agent's cookie (valid on every node: sign-ins live in the shared store)."""
+    def sign_in(self, node: Node, username: str, console: str = "/agent") -> str:
+        """The user's cookie for a console (valid on every node: sign-ins live in the
+        shared store)."""
         response = httpx.post(
-            f"{node.url}/agent/sign-in",
+            f"{node.url}{console}/sign-in",
             data={"username": username, "password": AGENT_PASSWORD},
             headers={"Origin": node.url},
             follow_redirects=False,

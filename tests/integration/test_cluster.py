@@ -309,6 +309,34 @@ def stored_value(client: redis.Redis, key: bytes) -> object:
     return client.zrange(key, 0, -1)
 
 
+async def test_an_admin_on_one_node_sees_and_ends_sessions_served_by_another(
+    nodes: Cluster,
+) -> None:
+    node_a, node_b = nodes.nodes
+    admin = nodes.sign_in(node_a, nodes.add_agent("cluster-admin", role="admin"), "/admin")
+    cookie = fresh_agent(nodes, node_b)
+    async with customer_on(node_b) as customer, console_on(node_b, cookie) as agent:
+        await hello(agent)
+        session_id, _ = await start(customer)
+        await join(agent, customer, session_id)
+
+        def admin_call(method: str, path: str) -> httpx.Response:
+            return httpx.request(
+                method,
+                f"{node_a.url}/admin/api{path}",
+                headers={"Cookie": admin, "Origin": node_a.url},
+            )
+
+        live = (await asyncio.to_thread(admin_call, "GET", "/live")).json()
+        listed = {row["session_id"]: row for row in live["sessions"]}
+        assert listed[session_id]["state"] == "active"
+        ended = await asyncio.to_thread(admin_call, "POST", f"/live/{session_id}/end")
+        assert ended.status_code == 200, ended.text
+        assert (await receive_until(customer, "ended"))["reason"] == "admin_ended"
+        assert (await receive_until(agent, "ended"))["reason"] == "admin_ended"
+        assert await closed_with(customer) == (protocol.CLOSE_ENDED, "admin_ended")
+
+
 async def test_readiness_reports_redis(nodes: Cluster) -> None:
     response = await asyncio.to_thread(httpx.get, f"{nodes.nodes[0].url}/readyz")
     assert response.status_code == 200
