@@ -250,6 +250,9 @@ class Session:
     last_activity: float | None = None
     resume_token: str = field(default_factory=new_token, repr=False)
     """Lets the next page of the same tab take the session over; only that tab has it."""
+    resource_token: str = field(default_factory=new_token, repr=False)
+    """Lets the agent's view of this session load the page's resources through the
+    resource proxy while the session is live; nobody else can use it."""
 
     @property
     def customer_grace(self) -> float:
