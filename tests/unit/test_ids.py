@@ -7,7 +7,13 @@ import re
 
 import pytest
 
-from cobrowse.core.ids import new_session_id, new_token, normalize_session_id, token_digest
+from cobrowse.core.ids import (
+    new_public_id,
+    new_session_id,
+    new_token,
+    normalize_session_id,
+    token_digest,
+)
 
 NINE_DIGITS = re.compile(r"[1-9][0-9]{8}")
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
@@ -131,3 +137,10 @@ def test_token_digest_is_deterministic_and_hides_the_token() -> None:
 
 def test_different_tokens_have_different_digests() -> None:
     assert token_digest("token-a") != token_digest("token-b")
+
+
+def test_public_ids_carry_their_prefix_and_120_random_bits() -> None:
+    ids = {new_public_id("int") for _ in range(100)}
+    assert len(ids) == 100
+    for made in ids:
+        assert re.fullmatch(r"int_[a-z2-7]{24}", made)

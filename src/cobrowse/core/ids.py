@@ -7,6 +7,7 @@ a secret: joining also needs a signed-in agent.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import secrets
@@ -36,6 +37,15 @@ def normalize_session_id(typed: str) -> str | None:
 def new_token() -> str:
     """A secret for a cookie or a resume handle: 256 random bits, URL-safe."""
     return secrets.token_urlsafe(32)
+
+
+def new_public_id(prefix: str) -> str:
+    """An opaque identifier such as ``int_5x2kq...``: the prefix says what it names, 120
+    random bits make it unguessable and unique without asking the store.
+
+    Lower-case base32, so it survives URLs, logs and case-insensitive systems alike.
+    """
+    return f"{prefix}_{base64.b32encode(secrets.token_bytes(15)).decode().lower()}"
 
 
 def token_digest(token: str) -> str:
