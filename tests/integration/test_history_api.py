@@ -34,6 +34,7 @@ FIELDS = {
     "write_mode_requests",
     "write_mode_declined",
     "mode_changes",
+    "interaction_id",
 }
 
 

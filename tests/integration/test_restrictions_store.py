@@ -53,8 +53,11 @@ async def test_migrations_make_every_table_and_can_be_run_again(database: Databa
         "site_restrictions",
         "api_keys",
         "session_history",
+        "interactions",
+        "webhook_subscriptions",
+        "webhook_deliveries",
     }
-    assert version == "0003"
+    assert version == "0005"
 
 
 async def test_migration_0002_downgrades_and_upgrades_again(database: Database) -> None:

@@ -34,6 +34,8 @@ class HistoryRecord:
     write_mode_requests: int
     write_mode_declined: int
     mode_changes: int
+    interaction_id: str | None = None
+    """The primary interaction the session was bound to, if any."""
 
     @property
     def duration(self) -> timedelta | None:
@@ -142,4 +144,5 @@ def _record(row: SessionHistoryRow) -> HistoryRecord:
         write_mode_requests=row.write_mode_requests,
         write_mode_declined=row.write_mode_declined,
         mode_changes=row.mode_changes,
+        interaction_id=row.interaction_id,
     )

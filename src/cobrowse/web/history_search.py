@@ -35,6 +35,11 @@ class SessionRecord(BaseModel):
     write_mode_requests: int = Field(description="How often the agent asked for write mode.")
     write_mode_declined: int = Field(description="How often the customer declined it.")
     mode_changes: int = Field(description="How often the mode changed (pointer or write).")
+    interaction_id: str | None = Field(
+        description="The primary interaction (chat or call) the session belonged to; null "
+        "if it was bound to none.",
+        examples=["int_3mfq5bxk2wzt7hn4rj6dyca5"],
+    )
 
     @classmethod
     def of(cls, record: HistoryRecord) -> SessionRecord:
@@ -51,6 +56,7 @@ class SessionRecord(BaseModel):
             write_mode_requests=record.write_mode_requests,
             write_mode_declined=record.write_mode_declined,
             mode_changes=record.mode_changes,
+            interaction_id=record.interaction_id,
         )
 
 
