@@ -66,6 +66,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             ),
             asyncio.create_task(run_timeouts(shared.live)),
             asyncio.create_task(shared.live.fanout.run(shared.live.deliver)),
+            asyncio.create_task(shared.webhook_worker.run()),
         ]
         yield
         for task in background:

@@ -19,7 +19,11 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from cobrowse.core.webhooks import DEFAULT_RETRY_SECONDS
+
 ENV_PREFIX = "COBROWSE_"
+MAX_WEBHOOK_RETRIES = 20
+MAX_WEBHOOK_RETRY_WAIT = 86400.0
 
 
 class ConfigError(Exception):
@@ -94,7 +98,43 @@ class Settings(BaseSettings):
         description="Prefix of every Redis key and channel, so several deployments can share "
         "one Redis.",
     )
+    webhook_retry_seconds: tuple[float, ...] = Field(
+        DEFAULT_RETRY_SECONDS,
+        description="Waits before the 2nd, 3rd, ... attempt to deliver a webhook; each is moved "
+        "by up to 20% at random. After the last one the delivery has failed. In the "
+        "environment, a JSON list: COBROWSE_WEBHOOK_RETRY_SECONDS='[10, 30, 120]'.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=120,
+        description="How long a webhook receiver has to answer; no answer counts as a failure.",
+    )
+    webhook_poll_seconds: float = Field(
+        1.0,
+        ge=0.01,
+        le=60,
+        description="How often each node looks for webhook deliveries that are due (events "
+        "recorded on the node itself are sent at once).",
+    )
+    webhook_retention_days: float = Field(
+        30.0,
+        gt=0,
+        le=3650,
+        description="Delivered and failed webhook deliveries older than this are deleted.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("webhook_retry_seconds")
+    @classmethod
+    def _retry_schedule(cls, waits: tuple[float, ...]) -> tuple[float, ...]:
+        if len(waits) > MAX_WEBHOOK_RETRIES:
+            raise ValueError(f"at most {MAX_WEBHOOK_RETRIES} retries")
+        if any(not 0 < wait <= MAX_WEBHOOK_RETRY_WAIT for wait in waits):
+            raise ValueError(
+                f"each wait is more than 0 and at most {MAX_WEBHOOK_RETRY_WAIT:g} seconds"
+            )
+        return waits
 
     @field_validator("redis_url")
     @classmethod

@@ -266,3 +266,38 @@ def test_misspelled_environment_variable_is_refused(monkeypatch: pytest.MonkeyPa
 @pytest.mark.parametrize("level", ["INFO", "Warning", "debug"])
 def test_log_level_is_case_insensitive(level: str) -> None:
     assert load_settings(log_level=level).log_level == level.lower()
+
+
+# Webhooks ---------------------------------------------------------------------------
+
+
+def test_webhook_defaults() -> None:
+    settings = load_settings()
+    assert settings.webhook_retry_seconds == (10.0, 30.0, 120.0, 600.0, 3600.0)
+    assert settings.webhook_timeout_seconds == 10.0
+    assert settings.webhook_poll_seconds == 1.0
+    assert settings.webhook_retention_days == 30.0
+
+
+def test_the_retry_schedule_comes_from_toml_or_a_json_list_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = write_toml(tmp_path, "webhook_retry_seconds = [5, 60]\n")
+    assert load_settings(path).webhook_retry_seconds == (5.0, 60.0)
+    monkeypatch.setenv("COBROWSE_WEBHOOK_RETRY_SECONDS", "[1, 2.5, 4]")
+    assert load_settings(path).webhook_retry_seconds == (1.0, 2.5, 4.0)
+    monkeypatch.setenv("COBROWSE_WEBHOOK_RETRY_SECONDS", "[]")
+    assert load_settings().webhook_retry_seconds == (), "no retries: one attempt"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "why"),
+    [("[0]", "more than 0"), ("[10, 90000]", "at most 86400"), (str([1] * 21), "at most 20")],
+)
+def test_a_bad_retry_schedule_is_refused_and_named(
+    monkeypatch: pytest.MonkeyPatch, schedule: str, why: str
+) -> None:
+    monkeypatch.setenv("COBROWSE_WEBHOOK_RETRY_SECONDS", schedule)
+    with pytest.raises(ConfigError, match="webhook_retry_seconds") as raised:
+        load_settings()
+    assert why in str(raised.value)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -10,6 +10,12 @@ from starlette.applications import Starlette
 
 from cobrowse.config import Settings
 from cobrowse.core.session import Timeouts
+from cobrowse.integration.interactions import InteractionEndListener, InteractionLifecycle
+from cobrowse.integration.webhooks import (
+    DeliveryPolicy,
+    WebhookDeliveryWorker,
+    WebhookDispatcher,
+)
 from cobrowse.live.fanout import RedisFanout
 from cobrowse.live.redis_state import RedisState
 from cobrowse.live.sessions import LiveSessions
@@ -18,9 +24,11 @@ from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.audit import AuditLog
 from cobrowse.store.db import Database
 from cobrowse.store.history import SessionHistory
+from cobrowse.store.interactions import InteractionStore
 from cobrowse.store.restrictions import RestrictionStore
 from cobrowse.store.sites import SiteStore
 from cobrowse.store.users import UserStore
+from cobrowse.store.webhooks import WebhookStore
 
 STATIC = Path(__file__).parent / "static"
 STATIC_DIST = STATIC / "dist"
@@ -37,12 +45,26 @@ class Services:
     restrictions: RestrictionStore
     api_keys: ApiKeyStore
     history: SessionHistory
+    interactions: InteractionStore
+    interaction_lifecycle: InteractionLifecycle
+    webhooks: WebhookStore
+    webhook_dispatcher: WebhookDispatcher
+    """Where every event for webhook subscribers goes: ``emit(event_type, data)``."""
+    webhook_worker: WebhookDeliveryWorker
+    interaction_end_listeners: list[InteractionEndListener] = field(default_factory=list)
+    """Told when an interaction ends while sessions bound to it are live (the live
+    layer, which ends them)."""
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         db = Database(settings.database_url)
         audit = AuditLog(db)
         history = SessionHistory(db)
+        interactions = InteractionStore(db)
+        webhooks = WebhookStore(db)
+        webhook_worker = WebhookDeliveryWorker(webhooks, DeliveryPolicy.of(settings))
+        webhook_dispatcher = WebhookDispatcher(webhooks, on_enqueued=webhook_worker.wake)
+        interaction_end_listeners: list[InteractionEndListener] = []
         return cls(
             settings=settings,
             db=db,
@@ -53,6 +75,14 @@ class Services:
             restrictions=RestrictionStore(db),
             api_keys=ApiKeyStore(db),
             history=history,
+            interactions=interactions,
+            interaction_lifecycle=InteractionLifecycle(
+                interactions, webhook_dispatcher, interaction_end_listeners
+            ),
+            webhooks=webhooks,
+            webhook_dispatcher=webhook_dispatcher,
+            webhook_worker=webhook_worker,
+            interaction_end_listeners=interaction_end_listeners,
         )
 
 
