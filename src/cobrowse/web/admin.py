@@ -25,7 +25,8 @@ from starlette.responses import Response
 from cobrowse.core.ids import SESSION_ID_PATTERN
 from cobrowse.core.session import END_REASON_TEXT, EndReason, Mode, Session, SessionState
 from cobrowse.store.users import Account, UserRole
-from cobrowse.web.api import ApiError, json_app
+from cobrowse.web.api import json_app
+from cobrowse.web.api_base import ApiError
 from cobrowse.web.history_search import HistoryFilters, SessionRecord, history_filters
 from cobrowse.web.pages import admin_console_page, admin_refused_page
 from cobrowse.web.security import ADMIN_CSP, is_same_origin

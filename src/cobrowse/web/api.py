@@ -9,21 +9,29 @@ the shape the rest of cobrowse answers with.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from cobrowse.core import restrictions as core
 from cobrowse.store.sites import SITE_NAME_PATTERN, UnknownSite
+from cobrowse.web import interactions_api, webhooks_api
+from cobrowse.web.api_base import (
+    UNAUTHORIZED,
+    ApiError,
+    ApiKeyName,
+    ErrorBody,
+    ServicesDep,
+    api_key_name,
+    error_response,
+)
 from cobrowse.web.history_search import HistoryFilters, SessionRecord, history_filters
-from cobrowse.web.services import Services, services_of
+from cobrowse.web.services import Services
 
 log = logging.getLogger("cobrowse.api")
 
@@ -32,28 +40,16 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_PATH_LENGTH = 2048
 
 DESCRIPTION = """\
-Integration API of cobrowse. Authenticate with an API key created by an
-administrator (`cobrowse api-keys create NAME`), sent as `Authorization: Bearer <key>`.
+Integration API of cobrowse: sites and their DOM restrictions, the session history,
+primary interactions (chats and calls) with their co-browse reports, and webhook
+subscriptions. Authenticate with an API key created by an administrator
+(`cobrowse api-keys create NAME`), sent as `Authorization: Bearer <key>`.
 Errors are JSON objects `{"error": code, "text": sentence for a person}`.
+
+Webhook deliveries are signed: `Cobrowse-Signature: t=<unix time>,v1=<hex>`, the
+HMAC-SHA256 of `"<t>.<raw body>"` keyed with the subscription's secret. Refuse a
+timestamp more than five minutes from your clock.
 """
-
-
-class ApiError(Exception):
-    """An answer other than success, carried to the error handler."""
-
-    def __init__(
-        self, status: int, error: str, text: str, headers: dict[str, str] | None = None
-    ) -> None:
-        super().__init__(text)
-        self.status = status
-        self.error = error
-        self.text = text
-        self.headers = headers
-
-
-class ErrorBody(BaseModel):
-    error: str = Field(description="Stable code for programs, like `unknown_site`.")
-    text: str = Field(description="What went wrong, in a sentence for a person.")
 
 
 class SiteInfo(BaseModel):
@@ -134,50 +130,11 @@ class EffectiveRestrictions(BaseModel):
     disable_submit: bool = Field(description="Submit controls are disabled for the agent too.")
 
 
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="An API key from `cobrowse api-keys create NAME`.",
-)
-
-
-async def _services(request: Request) -> Services:
-    return services_of(request.app)
-
-
-async def _api_key_name(
-    services: Annotated[Services, Depends(_services)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The name of the API key the request is made with; 401 without a valid one."""
-    if credentials is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "Send an API key as Authorization: Bearer <key> "
-            "(an administrator creates one with: cobrowse api-keys create NAME).",
-            {"WWW-Authenticate": "Bearer"},
-        )
-    name = await services.api_keys.verify(credentials.credentials)
-    if name is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "This API key is not valid: it was never created or has been revoked.",
-            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
-    return name
-
-
-ServicesDep = Annotated[Services, Depends(_services)]
-ApiKeyName = Annotated[str, Depends(_api_key_name)]
 SiteName = Annotated[
     str,
     Path(description="The site's name.", pattern=SITE_NAME_PATTERN.pattern, examples=["shop"]),
 ]
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorBody, "description": "No API key, or one that is not valid."},
-}
 _SITE_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No site has this name."}
 }
@@ -196,7 +153,7 @@ _INVALID: dict[int | str, dict[str, Any]] = {
     }
 }
 
-router = APIRouter(dependencies=[Depends(_api_key_name)], responses=_ERRORS)
+router = APIRouter(dependencies=[Depends(api_key_name)], responses=UNAUTHORIZED)
 
 
 @router.get("/sites", tags=["sites"], summary="List the registered sites")
@@ -300,25 +257,19 @@ async def _tell_live_sessions(
         log.exception("live sessions were not told of new restrictions", extra={"site": site_name})
 
 
-def _error(
-    status: int, error: str, text: str, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
-    return JSONResponse({"error": error, "text": text}, status_code=status, headers=headers)
-
-
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return _error(exc.status, exc.error, exc.text, exc.headers)
+    return error_response(exc.status, exc.error, exc.text, exc.headers)
 
 
 async def _unknown_site(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, UnknownSite)
-    return _error(404, "unknown_site", f"There is no site named {exc.name!r}.")
+    return error_response(404, "unknown_site", f"There is no site named {exc.name!r}.")
 
 
 async def _invalid_restrictions(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, core.RestrictionError)
-    return _error(422, "invalid_restrictions", str(exc))
+    return error_response(422, "invalid_restrictions", str(exc))
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -327,13 +278,13 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
         f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
         for problem in exc.errors()
     ]
-    return _error(422, "invalid_request", "; ".join(problems))
+    return error_response(422, "invalid_request", "; ".join(problems))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}
-    return _error(
+    return error_response(
         exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), exc.headers
     )
 
@@ -374,4 +325,8 @@ def create_api(services: Services) -> FastAPI:
     """The API application, to be mounted at /api/v1."""
     api = json_app(services, title="cobrowse integration API", description=DESCRIPTION, version="1")
     api.include_router(router)
+    api.include_router(interactions_api.router)
+    api.include_router(webhooks_api.router)
+    for error, handler in (*interactions_api.ERROR_HANDLERS, *webhooks_api.ERROR_HANDLERS):
+        api.add_exception_handler(error, handler)
     return api
