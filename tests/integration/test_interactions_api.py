@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from cobrowse.core import protocol
 from cobrowse.store.db import Database
 from cobrowse.store.interactions import InteractionStore
 from cobrowse.store.models import AuditEvent
@@ -297,14 +298,17 @@ async def test_the_cobrowse_report_of_a_real_session(
             assert ended.status_code == 200, ended.text
             assert listener.calls == [(interaction_id, [session_id])]
 
-            # The live layer is not wired to the listener yet: the agent ends it here.
-            await agent.send('{"v":1,"t":"exit"}')
-            assert (await receive(agent))["reason"] == "agent_exit"
-            await closed_with(customer)
+            # Ending the call ended its co-browse session, for both parties (P2).
+            told = await receive(agent)
+            assert told["t"] == "ended"
+            assert told["reason"] == "interaction_ended"
+            assert told["text"].startswith("The chat or call this co-browse session belonged to")
+            assert await receive(customer) == told
+            assert await closed_with(customer) == (protocol.CLOSE_ENDED, "interaction_ended")
 
         report = (await client.get(f"/interactions/{interaction_id}")).json()["cobrowse"]
         [session] = report["sessions"]
-        assert session["end_reason"] == "agent_exit"
+        assert session["end_reason"] == "interaction_ended"
         started = datetime.fromisoformat(session["started_at"])
         joined = datetime.fromisoformat(session["joined_at"])
         finished = datetime.fromisoformat(session["ended_at"])

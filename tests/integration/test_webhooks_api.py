@@ -9,6 +9,7 @@ wait for outcomes (attempt counts, statuses), never for times.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +31,8 @@ from cobrowse.integration.webhooks import DeliveryPolicy, WebhookDeliveryWorker
 from cobrowse.store.db import Database
 from cobrowse.store.webhooks import WebhookStore
 from tests.databases import postgres_database
-from tests.support import Deployment, deploy, free_port, plain_server
+from tests.integration.test_sockets import live_pair, receive
+from tests.support import Deployment, deploy, free_port, plain_server, sign_in_cookie
 
 RETRIES = (0.2, 0.3, 0.2)
 """Four attempts in all, within about a second."""
@@ -518,3 +520,36 @@ async def test_a_stopping_worker_gives_back_the_leases_of_its_attempts(
         running.cancel()
         receiver.release.set()
         await db.close()
+
+
+async def test_a_live_session_sends_its_events_signed(
+    api: httpx.Client, receiver: Receiver, deployment: Deployment, site_origin: str
+) -> None:
+    events = ["session.started", "session.agent_joined", "session.mode_changed", "session.ended"]
+    _, path = await asyncio.to_thread(subscribe, api, receiver, events)
+    agent_name = deployment.add_agent(f"webhook-agent-{next(_paths)}")
+    cookie = await asyncio.to_thread(sign_in_cookie, deployment, agent_name)
+    customer, agent, session_id = await live_pair(deployment, site_origin, cookie)
+    async with customer, agent:
+        await agent.send('{"v":1,"t":"request_write"}')
+        assert (await receive(customer))["t"] == "write_request"
+        await customer.send('{"v":1,"t":"write_answer","accepted":true}')
+        assert (await receive(agent))["t"] == "mode"
+        await customer.send('{"v":1,"t":"exit"}')
+        assert (await receive(agent))["reason"] == "customer_exit"
+
+    await until(lambda: len(receiver.deliveries_to(path)) == 4)
+    payloads = [json.loads(entry.body) for entry in receiver.deliveries_to(path)]
+    by_type = {payload["type"]: payload["data"] for payload in payloads}
+    assert set(by_type) == set(events)
+    assert {data["session_id"] for data in by_type.values()} == {session_id}
+    assert by_type["session.agent_joined"]["agent"] == agent_name
+    assert (
+        by_type["session.mode_changed"]["mode"],
+        by_type["session.mode_changed"]["changed_by"],
+    ) == (
+        "write",
+        "customer",
+    )
+    assert by_type["session.ended"]["reason"] == "customer_exit"
+    assert by_type["session.started"]["site"] == "shop"

@@ -21,6 +21,7 @@ from cobrowse.core.session import (
     EndReason,
     Event,
     Exits,
+    InteractionEnds,
     Refusal,
     Role,
     Session,
@@ -54,6 +55,7 @@ ENDING_EVENTS: list[tuple[Event, EndReason]] = [
     (Exits(Role.CUSTOMER), EndReason.CUSTOMER_EXIT),
     (Exits(Role.AGENT), EndReason.AGENT_EXIT),
     (AdminEnds(), EndReason.ADMIN_ENDED),
+    (InteractionEnds(), EndReason.INTERACTION_ENDED),
 ]
 
 ALL_EVENTS: list[Event] = [
@@ -65,6 +67,7 @@ ALL_EVENTS: list[Event] = [
     Exits(Role.AGENT),
     CustomerLeaves(),
     AdminEnds(),
+    InteractionEnds(),
 ]
 
 

@@ -45,6 +45,7 @@ class EndReason(StrEnum):
     JOIN_TIMEOUT = "join_timeout"
     INACTIVITY = "inactivity"
     ADMIN_ENDED = "admin_ended"
+    INTERACTION_ENDED = "interaction_ended"
 
 
 END_REASON_TEXT: dict[EndReason, str] = {
@@ -57,6 +58,8 @@ END_REASON_TEXT: dict[EndReason, str] = {
     EndReason.JOIN_TIMEOUT: "No agent joined in time, so the co-browse session ended.",
     EndReason.INACTIVITY: "Nobody was active for a while, so the co-browse session ended.",
     EndReason.ADMIN_ENDED: "An administrator ended the co-browse session.",
+    EndReason.INTERACTION_ENDED: "The chat or call this co-browse session belonged to "
+    "ended, so the co-browse session ended too.",
 }
 
 
@@ -94,6 +97,11 @@ class Exits:
 @dataclass(frozen=True)
 class AdminEnds:
     """An administrator force-ended the session from the admin console."""
+
+
+@dataclass(frozen=True)
+class InteractionEnds:
+    """The chat or call the session is bound to ended (P2)."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +152,7 @@ class PointerModeChosen:
     role: Role
 
 
-Ending = Exits | CustomerLeaves | AdminEnds
+Ending = Exits | CustomerLeaves | AdminEnds | InteractionEnds
 """The events that end a session, at once or after a grace period."""
 
 ModeEvent = WriteModeRequested | WriteModeAnswered | PointerModeChosen
@@ -250,6 +258,8 @@ class Session:
     last_activity: float | None = None
     resume_token: str = field(default_factory=new_token, repr=False)
     """Lets the next page of the same tab take the session over; only that tab has it."""
+    interaction_id: str | None = None
+    """The chat or call this session belongs to (S2), once bound."""
     resource_token: str = field(default_factory=new_token, repr=False)
     """Lets the agent's view of this session load the page's resources through the
     resource proxy while the session is live; nobody else can use it."""
@@ -286,6 +296,8 @@ class Session:
                 return self._end(EndReason.AGENT_EXIT, now)
             case AdminEnds():
                 return self._end(EndReason.ADMIN_ENDED, now)
+            case InteractionEnds():
+                return self._end(EndReason.INTERACTION_ENDED, now)
             case CustomerLeaves():
                 return self._customer_leaves(now)
             case CustomerReturns(resume_token):

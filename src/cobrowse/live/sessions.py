@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from cobrowse.core import protocol
+from cobrowse.core import protocol, webhooks
 from cobrowse.core.registry import Outcome
 from cobrowse.core.session import (
     AdminEnds,
@@ -29,6 +29,7 @@ from cobrowse.core.session import (
     Ended,
     Ending,
     Exits,
+    InteractionEnds,
     Mode,
     ModeChanged,
     PointerModeChosen,
@@ -42,6 +43,7 @@ from cobrowse.core.session import (
     WriteModeDeclined,
     WriteModeRequested,
 )
+from cobrowse.core.webhooks import WebhookEvent
 from cobrowse.live.fanout import ENDED, FRAME, REPLACED, Fanout, LocalFanout
 from cobrowse.live.state import LiveState
 from cobrowse.metrics import Metrics
@@ -67,6 +69,13 @@ class Peer(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+class WebhookEvents(Protocol):
+    """Where session events go for webhook subscribers (the dispatcher only queues
+    them, so emitting costs one database write, never a network call)."""
+
+    async def emit(self, event_type: str, data: dict[str, object]) -> None: ...
+
+
 class Audit(Protocol):
     async def record(
         self, kind: str, actor: str, session_id: str | None = None, **detail: str | int | None
@@ -90,8 +99,10 @@ class LiveSessions:
         metrics: Metrics | None = None,
         *,
         history: SessionHistory | None = None,
+        webhooks: WebhookEvents | None = None,
     ) -> None:
         self.state = state
+        self._webhooks = webhooks
         self.fanout = fanout or LocalFanout()
         self.metrics = metrics or Metrics()
         self.metrics.watch_sessions(state.states)
@@ -116,6 +127,9 @@ class LiveSessions:
         await self._audit.record("session_started", "customer", session.id, site=site_name)
         if self._history is not None:
             await self._history.started(session.id, site_name, self._now())
+        if self._webhooks is not None:
+            started = webhooks.session_started(session.id, site_name, None, self._now())
+            await self._webhooks.emit(WebhookEvent.SESSION_STARTED, started)
         return session
 
     async def restrictions_changed(
@@ -232,10 +246,16 @@ class LiveSessions:
             raise
         await self._watch(agent_id, outcome.session.id)
         await self._audit.record("agent_joined", agent_id, outcome.session.id)
+        session = outcome.session
         if self._history is not None:
-            await self._history.joined(outcome.session.id, agent_id, self._now())
+            await self._history.joined(session.id, agent_id, self._now())
+        if self._webhooks is not None:
+            joined = webhooks.session_agent_joined(
+                session.id, session.site_id, agent_id, session.interaction_id, self._now()
+            )
+            await self._webhooks.emit(WebhookEvent.SESSION_AGENT_JOINED, joined)
         await self._carry_out(outcome)
-        return outcome.session
+        return session
 
     async def agent_frame(self, agent_id: str, frame: str) -> None:
         """Forward an agent pointer or click (ripple) frame to the customer of its session."""
@@ -309,6 +329,11 @@ class LiveSessions:
             return False
         await self._carry_out(outcome, admin)
         return True
+
+    async def interaction_ended(self, interaction_id: str, session_ids: list[str]) -> None:
+        """The chat or call ended: so do its live co-browse sessions (P2)."""
+        for session_id in session_ids:
+            await self._apply(session_id, InteractionEnds(), "server")
 
     # Both -------------------------------------------------------------------------
 
@@ -385,6 +410,16 @@ class LiveSessions:
                     await self._audit.record("mode_changed", actor, session.id, mode=mode.value)
                     if self._history is not None:
                         await self._history.mode_changed(session.id)
+                    if self._webhooks is not None:
+                        changed = webhooks.session_mode_changed(
+                            session.id,
+                            session.site_id,
+                            mode.value,
+                            by.value,
+                            session.interaction_id,
+                            self._now(),
+                        )
+                        await self._webhooks.emit(WebhookEvent.SESSION_MODE_CHANGED, changed)
                     notice = protocol.encode(protocol.ModeNotice(v=1, mode=mode.value, by=by.value))
                     await self._send(to_customer, FRAME, notice)
                     await self._send(to_agent, FRAME, notice)
@@ -394,6 +429,11 @@ class LiveSessions:
         await self._audit.record("session_ended", actor, session.id, reason=ended.reason.value)
         if self._history is not None:
             await self._history.ended(session.id, ended.reason.value, self._now())
+        if self._webhooks is not None:
+            data = webhooks.session_ended(
+                session.id, session.site_id, ended.reason.value, session.interaction_id, self._now()
+            )
+            await self._webhooks.emit(WebhookEvent.SESSION_ENDED, data)
         notice = f"{ended.reason.value}\n{protocol.ended(ended.reason.value, ended.text)}"
         await self._send(_customer_target(session.id), ENDED, notice)
         await self._send(_agent_target(session.id), ENDED, notice)

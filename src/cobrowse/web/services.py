@@ -64,14 +64,15 @@ class Services:
         webhooks = WebhookStore(db)
         webhook_worker = WebhookDeliveryWorker(webhooks, DeliveryPolicy.of(settings))
         webhook_dispatcher = WebhookDispatcher(webhooks, on_enqueued=webhook_worker.wake)
-        interaction_end_listeners: list[InteractionEndListener] = []
+        live = _live_sessions(settings, audit, history, webhook_dispatcher)
+        interaction_end_listeners: list[InteractionEndListener] = [live]
         return cls(
             settings=settings,
             db=db,
             users=UserStore(db),
             sites=SiteStore(db),
             audit=audit,
-            live=_live_sessions(settings, audit, history),
+            live=live,
             restrictions=RestrictionStore(db),
             api_keys=ApiKeyStore(db),
             history=history,
@@ -86,7 +87,9 @@ class Services:
         )
 
 
-def _live_sessions(settings: Settings, audit: AuditLog, history: SessionHistory) -> LiveSessions:
+def _live_sessions(
+    settings: Settings, audit: AuditLog, history: SessionHistory, webhooks: WebhookDispatcher
+) -> LiveSessions:
     """Memory state by default; with ``redis_url``, state and fan-out shared in Redis."""
     timeouts = Timeouts(
         join=settings.join_timeout_seconds,
@@ -96,7 +99,7 @@ def _live_sessions(settings: Settings, audit: AuditLog, history: SessionHistory)
     )
     limit = settings.join_attempts_per_minute
     if settings.redis_url is None:
-        return LiveSessions(audit, MemoryState(timeouts, limit), history=history)
+        return LiveSessions(audit, MemoryState(timeouts, limit), history=history, webhooks=webhooks)
     redis = Redis.from_url(settings.redis_url)
     prefix = settings.redis_prefix
     return LiveSessions(
@@ -104,6 +107,7 @@ def _live_sessions(settings: Settings, audit: AuditLog, history: SessionHistory)
         RedisState(redis, prefix, timeouts, limit),
         RedisFanout(redis, prefix),
         history=history,
+        webhooks=webhooks,
     )
 
 
