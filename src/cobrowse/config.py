@@ -123,6 +123,13 @@ class Settings(BaseSettings):
         le=3650,
         description="Delivered and failed webhook deliveries older than this are deleted.",
     )
+    redis_max_connections: int = Field(
+        64,
+        ge=4,
+        le=10000,
+        description="Connections each node keeps to Redis at most; more concurrent calls "
+        "wait for a free one.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("webhook_retry_seconds")

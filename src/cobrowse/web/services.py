@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from starlette.applications import Starlette
 
 from cobrowse.config import Settings
@@ -100,7 +100,13 @@ def _live_sessions(
     limit = settings.join_attempts_per_minute
     if settings.redis_url is None:
         return LiveSessions(audit, MemoryState(timeouts, limit), history=history, webhooks=webhooks)
-    redis = Redis.from_url(settings.redis_url)
+    # A blocking pool: with many frames in flight, callers wait for a connection
+    # instead of failing (redis-py's default pool raises once all are busy, which
+    # would drop sessions under load).
+    pool = BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=settings.redis_max_connections, timeout=10
+    )
+    redis = Redis(connection_pool=pool)
     prefix = settings.redis_prefix
     return LiveSessions(
         audit,
