@@ -53,8 +53,9 @@ async def test_migrations_make_every_table_and_can_be_run_again(database: Databa
         "site_restrictions",
         "api_keys",
         "session_history",
+        "site_resource_hosts",
     }
-    assert version == "0003"
+    assert version == "0004"
 
 
 async def test_migration_0002_downgrades_and_upgrades_again(database: Database) -> None:
