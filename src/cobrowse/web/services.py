@@ -14,6 +14,7 @@ from cobrowse.live.fanout import RedisFanout
 from cobrowse.live.redis_state import RedisState
 from cobrowse.live.sessions import LiveSessions
 from cobrowse.live.state import MemoryState
+from cobrowse.proxy.service import ResourceProxy, build_resource_proxy
 from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.audit import AuditLog
 from cobrowse.store.db import Database
@@ -37,22 +38,25 @@ class Services:
     restrictions: RestrictionStore
     api_keys: ApiKeyStore
     history: SessionHistory
+    resources: ResourceProxy
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
         db = Database(settings.database_url)
         audit = AuditLog(db)
         history = SessionHistory(db)
+        sites = SiteStore(db)
         return cls(
             settings=settings,
             db=db,
             users=UserStore(db),
-            sites=SiteStore(db),
+            sites=sites,
             audit=audit,
             live=_live_sessions(settings, audit, history),
             restrictions=RestrictionStore(db),
             api_keys=ApiKeyStore(db),
             history=history,
+            resources=build_resource_proxy(settings, sites.resource_policy),
         )
 
 
