@@ -35,6 +35,12 @@ def test_a_proxied_url_reads_back_as_the_same_url(url: str) -> None:
     assert parse_proxied_path(link) == ProxiedResource(SESSION, TOKEN, url)
 
 
+def test_the_longest_url_reads_back_even_when_it_is_not_ascii() -> None:
+    prefix = "https://example.com/"
+    url = prefix + "é" * ((MAX_URL_LENGTH - len(prefix)) // 2)
+    assert parse_proxied_path(proxied_url(SESSION, TOKEN, url)).url == url
+
+
 def test_the_url_is_one_base64url_segment_without_padding() -> None:
     link = proxied_url(SESSION, TOKEN, "https://shop.example.com/a.css?x=1")
     encoded = link.rsplit("/", 1)[1]
@@ -68,6 +74,7 @@ def test_credentials_in_a_url_never_reach_the_link() -> None:
         ("https://example.com:99999/a.png", "malformed"),
         ("https://example.com/a b.png", "white space"),
         ("https://example.com/" + "a" * MAX_URL_LENGTH, "too long"),
+        ("https://example.com/" + "é" * (MAX_URL_LENGTH // 2), "too long"),
     ],
 )
 def test_only_absolute_web_urls_can_be_proxied(url: str, why: str) -> None:

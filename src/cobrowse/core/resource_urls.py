@@ -35,7 +35,8 @@ BLOCKED_REFERENCE = "about:invalid"
 """What a reference the agent's browser must not load becomes: it loads nothing."""
 
 MAX_URL_LENGTH = 8192
-"""Longer URLs are not proxied (signed CDN URLs run to a couple of kilobytes)."""
+"""Longer URLs (in UTF-8 bytes) are not proxied; signed CDN URLs run to a couple of
+kilobytes."""
 
 _ENCODED = re.compile(r"^[A-Za-z0-9_-]+$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
@@ -118,7 +119,7 @@ def stays_inline(reference: str) -> bool:
 def _fetchable(url: str) -> tuple[str, str]:
     """``url`` without credentials and fragment, and the fragment; ValueError when it
     is not an absolute http(s) URL the proxy could fetch."""
-    if len(url) > MAX_URL_LENGTH:
+    if len(url.encode("utf-8")) > MAX_URL_LENGTH:
         raise ValueError("the URL is too long")
     if any(character.isspace() or ord(character) < 0x20 for character in url):
         raise ValueError("the URL has white space or control characters in it")
