@@ -17,7 +17,7 @@ from cobrowse.config import Settings
 from cobrowse.live.restriction_poll import poll_restrictions
 from cobrowse.live.sessions import run_timeouts
 from cobrowse.metrics import CONTENT_TYPE
-from cobrowse.web import admin, agent, customer
+from cobrowse.web import admin, agent, customer, resources
 from cobrowse.web.admin import create_admin_api
 from cobrowse.web.api import create_api
 from cobrowse.web.security import SecurityHeaders
@@ -75,6 +75,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await shared.live.close()
+        await shared.resources.close()
         await shared.db.close()
 
     app = Starlette(
@@ -89,6 +90,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/agent", agent.console),
             *agent.SIGN_IN.routes(),
             WebSocketRoute("/ws/agent", agent.agent_socket),
+            Route("/resources/{session_id}/{token}/{encoded}", resources.resource),
             Route("/admin", admin.console),
             *admin.SIGN_IN.routes(),
             Mount("/admin/api", create_admin_api(shared)),

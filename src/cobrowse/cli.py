@@ -23,7 +23,7 @@ from cobrowse.store.audit import AuditLog
 from cobrowse.store.db import Database
 from cobrowse.store.history import MAX_SEARCH_LIMIT, HistoryRecord, SessionHistory, utc
 from cobrowse.store.restrictions import RestrictionStore
-from cobrowse.store.sites import SiteError, SiteStore, UnknownSite
+from cobrowse.store.sites import SiteError, SiteRecord, SiteStore, UnknownSite
 from cobrowse.store.users import UserError, UserRole, UserStore
 
 _Result = TypeVar("_Result")
@@ -122,6 +122,13 @@ def sites() -> None:
     """Websites allowed to embed the customer script."""
 
 
+_UNSAFE_SWITCH_WARNING = (
+    "WARNING: the resource proxy may now fetch the resources of site {name} from private, "
+    "loopback and link-local addresses. This is unsafe anywhere but a demo or tests on "
+    "this machine: a page of the site could make cobrowse reach services on its network."
+)
+
+
 @sites.command("add")
 @click.argument("name")
 @click.option(
@@ -131,19 +138,134 @@ def sites() -> None:
     required=True,
     help="An origin the site is served from, like https://www.example.com (repeatable).",
 )
+@click.option(
+    "--resource-host",
+    "resource_hosts",
+    multiple=True,
+    help="Another host the site's page resources may be loaded from through cobrowse, "
+    "like cdn.example.com, https://cdn.example.com:8443 or *.cdn.example.com (repeatable; "
+    "the site's origins are always allowed).",
+)
+@click.option(
+    "--allow-private-addresses",
+    is_flag=True,
+    default=None,
+    help="UNSAFE, for a demo or tests on localhost only: let the resource proxy fetch this "
+    "site's resources from private, loopback and link-local addresses.",
+)
 @config_option
-def sites_add(name: str, origins: tuple[str, ...], config_file: Path | None) -> None:
-    """Register a website (or add origins to an existing one)."""
+def sites_add(
+    name: str,
+    origins: tuple[str, ...],
+    resource_hosts: tuple[str, ...],
+    allow_private_addresses: bool | None,
+    config_file: Path | None,
+) -> None:
+    """Register a website (or add origins and resource hosts to an existing one)."""
     settings = _settings(config_file)
 
-    async def add(db: Database) -> str:
-        site = await SiteStore(db).add(name, list(origins))
-        return f"site {site.name}: {', '.join(site.origins)}"
+    async def add(db: Database) -> SiteRecord:
+        site = await SiteStore(db).add(
+            name, list(origins), resource_hosts, allow_private_addresses or None
+        )
+        if resource_hosts or allow_private_addresses:
+            await AuditLog(db).record(
+                "site_resources_changed",
+                "cli",
+                site=name,
+                added=", ".join(resource_hosts) or None,
+                allow_private_addresses=site.allow_private_addresses,
+            )
+        return site
 
     try:
-        click.echo(_with_database(settings, add))
+        site = _with_database(settings, add)
     except SiteError as exc:
         raise click.ClickException(str(exc)) from None
+    lines = [f"site {site.name}: {', '.join(site.origins)}"]
+    if site.resource_hosts:
+        lines.append(f"  resources also from: {', '.join(site.resource_hosts)}")
+    if site.allow_private_addresses:
+        lines.append(_private_addresses_line(site))
+    click.echo("\n".join(lines))
+    if allow_private_addresses:
+        click.echo(_UNSAFE_SWITCH_WARNING.format(name=site.name), err=True)
+
+
+@sites.command("resources")
+@click.argument("name")
+@click.option(
+    "--add",
+    "adding",
+    multiple=True,
+    metavar="HOST",
+    help="Allow page resources from this host too, like cdn.example.com, "
+    "https://cdn.example.com:8443 or *.cdn.example.com (repeatable).",
+)
+@click.option(
+    "--remove", "removing", multiple=True, metavar="HOST", help="No longer allow HOST (repeatable)."
+)
+@click.option(
+    "--allow-private-addresses/--refuse-private-addresses",
+    default=None,
+    help="UNSAFE when allowed, for a demo or tests on localhost only: whether the resource "
+    "proxy may fetch this site's resources from private, loopback and link-local addresses "
+    "(refused by default).",
+)
+@config_option
+def sites_resources(
+    name: str,
+    adding: tuple[str, ...],
+    removing: tuple[str, ...],
+    allow_private_addresses: bool | None,
+    config_file: Path | None,
+) -> None:
+    """Show, or change, where the resource proxy may fetch a site's page resources from."""
+    settings = _settings(config_file)
+    changing = bool(adding or removing) or allow_private_addresses is not None
+
+    async def change(db: Database) -> SiteRecord:
+        store = SiteStore(db)
+        if not changing:
+            found = await store.site(name)
+            if found is None:
+                raise UnknownSite(name)
+            return found
+        site = await store.change_resources(name, adding, removing, allow_private_addresses)
+        await AuditLog(db).record(
+            "site_resources_changed",
+            "cli",
+            site=name,
+            added=", ".join(adding) or None,
+            removed=", ".join(removing) or None,
+            allow_private_addresses=site.allow_private_addresses,
+        )
+        return site
+
+    try:
+        site = _with_database(settings, change)
+    except UnknownSite as exc:
+        raise click.ClickException(f"{exc} (cobrowse sites add registers one)") from None
+    except SiteError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        "\n".join(
+            (
+                f"site {site.name}: page resources through cobrowse from",
+                f"  its origins: {', '.join(site.origins)}",
+                f"  other hosts: {', '.join(site.resource_hosts) or 'none'}",
+                _private_addresses_line(site),
+            )
+        )
+    )
+    if allow_private_addresses:
+        click.echo(_UNSAFE_SWITCH_WARNING.format(name=site.name), err=True)
+
+
+def _private_addresses_line(site: SiteRecord) -> str:
+    if site.allow_private_addresses:
+        return "  private addresses: ALLOWED (unsafe: only for a demo or tests on this machine)"
+    return "  private addresses: refused"
 
 
 @main.group()

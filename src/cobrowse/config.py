@@ -130,6 +130,33 @@ class Settings(BaseSettings):
         description="Connections each node keeps to Redis at most; more concurrent calls "
         "wait for a free one.",
     )
+    resource_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        le=256 * 1024 * 1024,
+        description="Largest page resource (stylesheet, image, font) the resource proxy "
+        "fetches; larger ones are refused.",
+    )
+    resource_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Longest the resource proxy spends on one fetch, redirects included.",
+    )
+    resource_cache_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        le=16 * 1024 * 1024 * 1024,
+        description="Memory the resource proxy's cache may use on a single node (0: no "
+        "cache). In cluster mode the cache is in Redis and this is not used.",
+    )
+    resource_cache_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=86400,
+        description="How long a proxied resource is reused when its website does not say "
+        "(a max-age from the website is followed, up to a day; 0: only then).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("webhook_retry_seconds")

@@ -56,6 +56,7 @@ async def test_migrations_make_every_table_and_can_be_run_again(database: Databa
         "interactions",
         "webhook_subscriptions",
         "webhook_deliveries",
+        "site_resource_hosts",
     }
     assert version == "0005"
 

@@ -28,7 +28,10 @@ async def run_demo(settings: Settings, site_port: int) -> None:
     await services.db.migrate()
     site_origins = [f"http://localhost:{site_port}", f"http://127.0.0.1:{site_port}"]
     try:
-        await services.sites.add(DEMO_SITE, site_origins)
+        # The sample website is on localhost: the resource proxy may fetch its
+        # stylesheet and images only with the unsafe private-address switch on, which
+        # is right for a demo on one machine and wrong for anything else.
+        await services.sites.add(DEMO_SITE, site_origins, allow_private_addresses=True)
     except SiteError as exc:
         raise click.ClickException(f"cannot register the sample website: {exc}") from None
     await _show_off_restrictions(services)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -28,6 +28,11 @@ class Site(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    allow_private_addresses: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    """UNSAFE outside a demo or tests: the resource proxy may fetch this site's
+    resources from private, loopback and link-local addresses."""
 
 
 class SiteOrigin(Base):
@@ -35,6 +40,18 @@ class SiteOrigin(Base):
 
     origin: Mapped[str] = mapped_column(String(255), primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+
+
+class SiteResourceHost(Base):
+    """A host (pattern) the resource proxy may fetch the site's resources from, on top
+    of the site's own origins; in the canonical form of ``HostPattern``."""
+
+    __tablename__ = "site_resource_hosts"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    host: Mapped[str] = mapped_column(String(300), primary_key=True)
 
 
 class AgentLogin(Base):

@@ -1,8 +1,10 @@
-"""Websites allowed to embed the customer script, each with its allowed origins."""
+"""Websites allowed to embed the customer script, each with its allowed origins, and
+the hosts its page resources may be fetched from by the resource proxy."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cobrowse.core.origins import normalize_origin
+from cobrowse.core.resource_hosts import HostPattern, ResourcePolicy
 from cobrowse.store.db import Database
-from cobrowse.store.models import Site, SiteOrigin
+from cobrowse.store.models import Site, SiteOrigin, SiteResourceHost
 
 SITE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -33,14 +36,36 @@ class SiteRecord:
     id: int
     name: str
     origins: tuple[str, ...]
+    resource_hosts: tuple[str, ...] = ()
+    """Hosts the resource proxy may fetch from besides the origins (HostPattern form)."""
+    allow_private_addresses: bool = False
+    """UNSAFE outside a demo or tests (see ResourcePolicy)."""
+
+    @property
+    def resource_policy(self) -> ResourcePolicy:
+        return ResourcePolicy(
+            origins=frozenset(self.origins),
+            hosts=tuple(HostPattern.parse(host) for host in self.resource_hosts),
+            allow_private_addresses=self.allow_private_addresses,
+        )
 
 
 class SiteStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, name: str, origins: list[str]) -> SiteRecord:
-        """Register the site, or add origins to it if it exists (adding is idempotent)."""
+    async def add(
+        self,
+        name: str,
+        origins: list[str],
+        resource_hosts: Sequence[str] = (),
+        allow_private_addresses: bool | None = None,
+    ) -> SiteRecord:
+        """Register the site, or add origins to it if it exists (adding is idempotent).
+
+        ``resource_hosts`` are added to the hosts its resources may come from;
+        ``allow_private_addresses`` sets the unsafe switch when not None.
+        """
         if not SITE_NAME_PATTERN.match(name):
             raise SiteError("a site name is 1 to 64 letters, digits, dots, dashes or underscores")
         if not origins:
@@ -49,6 +74,7 @@ class SiteStore:
             wanted = [normalize_origin(origin) for origin in origins]
         except ValueError as exc:
             raise SiteError(str(exc)) from None
+        hosts = _host_patterns(resource_hosts)
         async with self._db.sessions.begin() as tx:
             site = await tx.scalar(select(Site).where(Site.name == name))
             if site is None:
@@ -61,8 +87,64 @@ class SiteStore:
                     tx.add(SiteOrigin(origin=origin, site_id=site.id))
                 elif owner.site_id != site.id:
                     raise SiteError(f"origin {origin} already belongs to another site")
+            await self._change_resources(tx, site, hosts, [], allow_private_addresses)
             await tx.flush()
             return await self._record(tx, site)
+
+    async def change_resources(
+        self,
+        name: str,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        allow_private_addresses: bool | None = None,
+    ) -> SiteRecord:
+        """Add and remove hosts the site's resources may come from; set the unsafe
+        switch when ``allow_private_addresses`` is not None. Raises UnknownSite."""
+        adding, removing = _host_patterns(add), _host_patterns(remove)
+        async with self._db.sessions.begin() as tx:
+            site = await tx.scalar(select(Site).where(Site.name == name))
+            if site is None:
+                raise UnknownSite(name)
+            await self._change_resources(tx, site, adding, removing, allow_private_addresses)
+            await tx.flush()
+            return await self._record(tx, site)
+
+    async def site(self, name: str) -> SiteRecord | None:
+        """The site with this name, or None."""
+        async with self._db.sessions() as tx:
+            site = await tx.scalar(select(Site).where(Site.name == name))
+            return await self._record(tx, site) if site is not None else None
+
+    async def resource_policy(self, name: str) -> ResourcePolicy | None:
+        """What the resource proxy may fetch for the site, or None when there is no
+        such site (any more)."""
+        site = await self.site(name)
+        return site.resource_policy if site is not None else None
+
+    @staticmethod
+    async def _change_resources(
+        tx: AsyncSession,
+        site: Site,
+        adding: list[str],
+        removing: list[str],
+        allow_private_addresses: bool | None,
+    ) -> None:
+        present = set(
+            await tx.scalars(
+                select(SiteResourceHost.host).where(SiteResourceHost.site_id == site.id)
+            )
+        )
+        for host in removing:
+            if host not in present:
+                raise SiteError(f"site {site.name} has no resource host {host}")
+            await tx.delete(await tx.get(SiteResourceHost, (site.id, host)))
+            present.discard(host)
+        for host in adding:
+            if host not in present:
+                tx.add(SiteResourceHost(site_id=site.id, host=host))
+                present.add(host)
+        if allow_private_addresses is not None:
+            site.allow_private_addresses = allow_private_addresses
 
     async def site_for_origin(self, origin: str) -> SiteRecord | None:
         """The site an Origin header belongs to, or None when it is not registered."""
@@ -87,4 +169,21 @@ class SiteStore:
     @staticmethod
     async def _record(tx: AsyncSession, site: Site) -> SiteRecord:
         origins = await tx.scalars(select(SiteOrigin.origin).where(SiteOrigin.site_id == site.id))
-        return SiteRecord(id=site.id, name=site.name, origins=tuple(sorted(origins)))
+        hosts = await tx.scalars(
+            select(SiteResourceHost.host).where(SiteResourceHost.site_id == site.id)
+        )
+        return SiteRecord(
+            id=site.id,
+            name=site.name,
+            origins=tuple(sorted(origins)),
+            resource_hosts=tuple(sorted(hosts)),
+            allow_private_addresses=site.allow_private_addresses,
+        )
+
+
+def _host_patterns(texts: Sequence[str]) -> list[str]:
+    """Administrators' host patterns in canonical form; SiteError names a bad one."""
+    try:
+        return [str(HostPattern.parse(text)) for text in texts]
+    except ValueError as exc:
+        raise SiteError(str(exc)) from None

@@ -20,6 +20,7 @@ from cobrowse.live.fanout import RedisFanout
 from cobrowse.live.redis_state import RedisState
 from cobrowse.live.sessions import LiveSessions
 from cobrowse.live.state import MemoryState
+from cobrowse.proxy.service import ResourceProxy, build_resource_proxy
 from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.audit import AuditLog
 from cobrowse.store.db import Database
@@ -51,6 +52,7 @@ class Services:
     webhook_dispatcher: WebhookDispatcher
     """Where every event for webhook subscribers goes: ``emit(event_type, data)``."""
     webhook_worker: WebhookDeliveryWorker
+    resources: ResourceProxy
     interaction_end_listeners: list[InteractionEndListener] = field(default_factory=list)
     """Told when an interaction ends while sessions bound to it are live (the live
     layer, which ends them)."""
@@ -60,6 +62,7 @@ class Services:
         db = Database(settings.database_url)
         audit = AuditLog(db)
         history = SessionHistory(db)
+        sites = SiteStore(db)
         interactions = InteractionStore(db)
         webhooks = WebhookStore(db)
         webhook_worker = WebhookDeliveryWorker(webhooks, DeliveryPolicy.of(settings))
@@ -70,7 +73,7 @@ class Services:
             settings=settings,
             db=db,
             users=UserStore(db),
-            sites=SiteStore(db),
+            sites=sites,
             audit=audit,
             live=live,
             restrictions=RestrictionStore(db),
@@ -84,6 +87,7 @@ class Services:
             webhook_dispatcher=webhook_dispatcher,
             webhook_worker=webhook_worker,
             interaction_end_listeners=interaction_end_listeners,
+            resources=build_resource_proxy(settings, sites.resource_policy),
         )
 
 

@@ -11,9 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-# Another branch adds 0004; when the two are merged this points at "0004" instead, so
-# the history stays one line.
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""The resource proxy: page resources for the agent's mirror, fetched by cobrowse."""
