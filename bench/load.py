@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import multiprocessing
+import os
 import random
 import resource
 import shutil
@@ -126,6 +128,8 @@ class WorkerReport:
     """Sessions open at the start whose customer or agent socket closed during the run."""
     cpu_seconds: float = 0.0
     """This worker's CPU time during the measured window."""
+    run_queue_seconds: float = 0.0
+    """How long it waited for a CPU during the window (the machine is shared)."""
 
 
 @dataclass
@@ -147,7 +151,11 @@ class ConfigurationResult:
     server_rss_held: int = 0
     server_rss_loaded: int = 0
     server_cpu_s: float = 0.0
+    server_run_queue_s: float = 0.0
     generator_cpu_s: float = 0.0
+    generator_run_queue_s: float = 0.0
+    load_average: tuple[float, float] = (0.0, 0.0)
+    """1-minute load average just before and just after the measured window."""
     extensions: str = ""
 
     def summary(self) -> dict[str, object]:
@@ -269,6 +277,12 @@ async def _run_worker(job: WorkerJob, pipe: Connection) -> None:
         asyncio.create_task(_receive(session, window, report, dropped)) for session in sessions
     ]
     watchers += [asyncio.create_task(_watch_customer(session, dropped)) for session in sessions]
+    # The generator must not add pauses of its own to the latencies it measures: a
+    # full collection over this many connections stops its event loop for tens of
+    # milliseconds or more. What the sending creates is freed by reference counting.
+    gc.collect()
+    gc.freeze()
+    gc.disable()
     extensions = servers.negotiated_extensions(sessions[0].customer) if sessions else "none"
     pipe.send(Opened(len(sessions) - len(dropped), failures[:5], extensions))
 
@@ -284,8 +298,10 @@ async def _run_worker(job: WorkerJob, pipe: Connection) -> None:
         ]
         await _sleep_until(window.start)
         cpu_before = time.process_time()
+        waited_before = servers.run_queue_seconds(os.getpid())
         await _sleep_until(window.end)
         report.cpu_seconds = time.process_time() - cpu_before
+        report.run_queue_seconds = servers.run_queue_seconds(os.getpid()) - waited_before
         await asyncio.gather(*senders)
         window.sending_over = True
         if report.received >= report.sent:
@@ -405,9 +421,13 @@ def _measure(
         window_start = send_from + int(plan.warmup_seconds * 1e9)
         window_end = window_start + int(plan.seconds * 1e9)
         _sleep_until_ns(window_start)
+        load_before = os.getloadavg()[0]
         cpu_before = _total(servers.cpu_seconds, server_pids)
+        waited_before = _total(servers.run_queue_seconds, server_pids)
         _sleep_until_ns(window_end)
         result.server_cpu_s = _total(servers.cpu_seconds, server_pids) - cpu_before
+        result.server_run_queue_s = _total(servers.run_queue_seconds, server_pids) - waited_before
+        result.load_average = (load_before, os.getloadavg()[0])
         result.server_rss_loaded = int(_total(servers.resident_bytes, server_pids))
         result.seconds = plan.seconds
         result.held = result.dropped = 0
@@ -421,6 +441,7 @@ def _measure(
             result.latencies_ms += report.latencies_ms
             result.send_lag_ms += report.send_lag_ms
             result.generator_cpu_s += report.cpu_seconds
+            result.generator_run_queue_s += report.run_queue_seconds
         finished = True
         return result
     finally:

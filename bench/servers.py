@@ -100,6 +100,15 @@ def cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def run_queue_seconds(pid: int) -> float:
+    """How long the process's main thread has waited for a CPU while ready to run.
+
+    The second field of /proc/<pid>/schedstat. On a shared machine this says whether a
+    slow figure was the process's own work or other processes holding the cores.
+    """
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
 def resident_bytes(pid: int) -> int:
     """The process's resident memory now (VmRSS of /proc/<pid>/status)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
