@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -126,6 +127,8 @@ class WorkerReport:
     held: int = 0
     dropped: int = 0
     """Sessions open at the start whose customer or agent socket closed during the run."""
+    drop_reasons: dict[str, int] = field(default_factory=dict)
+    """How the first socket of each dropped session closed, and how many times."""
     cpu_seconds: float = 0.0
     """This worker's CPU time during the measured window."""
     run_queue_seconds: float = 0.0
@@ -138,8 +141,12 @@ class ConfigurationResult:
     sessions: int
     failure: str | None = None
     """Why this configuration was not measured (then nothing else is filled in)."""
+    opened: int = 0
+    """Sessions open once the ramp-up was over (memory per session is per these)."""
     held: int = 0
+    """Sessions still open at the end of the run."""
     dropped: int = 0
+    drop_reasons: dict[str, int] = field(default_factory=dict)
     setup_failures: list[str] = field(default_factory=list)
     ramp_seconds: float = 0.0
     sent: int = 0
@@ -242,8 +249,15 @@ async def _send(
         due += period_ns * rng.uniform(0.5, 1.5)
 
 
+def _note_drop(session: _Session, side: str, dropped: dict[int, str]) -> None:
+    """The session's socket on ``side`` closed while the run still needed it."""
+    socket = session.agent if side == "agent" else session.customer
+    reason = f"{side} socket closed: {socket.close_code} {socket.close_reason or ''}".strip()
+    dropped.setdefault(session.number, reason)
+
+
 async def _receive(
-    session: _Session, window: _Window, report: WorkerReport, dropped: set[int]
+    session: _Session, window: _Window, report: WorkerReport, dropped: dict[int, str]
 ) -> None:
     with contextlib.suppress(ConnectionClosed):
         async for message in session.agent:
@@ -255,18 +269,18 @@ async def _receive(
                     report.latencies_ms.append((now - sent) / 1e6)
                     if window.sending_over and report.received >= report.sent:
                         window.caught_up.set()
-    dropped.add(session.number)  # closed while still needed (the run's end cancels instead)
+    _note_drop(session, "agent", dropped)  # (the end of the run cancels this task instead)
 
 
-async def _watch_customer(session: _Session, dropped: set[int]) -> None:
+async def _watch_customer(session: _Session, dropped: dict[int, str]) -> None:
     await servers.drain(session.customer)  # agent_joined, snapshot requests
-    dropped.add(session.number)
+    _note_drop(session, "customer", dropped)
 
 
 async def _run_worker(job: WorkerJob, pipe: Connection) -> None:
     report = WorkerReport()
     window = _Window()
-    dropped: set[int] = set()
+    dropped: dict[int, str] = {}
     gate = asyncio.Semaphore(job.plan.connect_concurrency)
     opened = await asyncio.gather(
         *(_open(job, offset, gate) for offset in range(job.count)), return_exceptions=True
@@ -310,6 +324,7 @@ async def _run_worker(job: WorkerJob, pipe: Connection) -> None:
             await asyncio.wait_for(window.caught_up.wait(), DRAIN_SECONDS)
     report.dropped = len(dropped)
     report.held = len(sessions) - len(dropped)
+    report.drop_reasons = dict(Counter(dropped.values()))
     for watcher in watchers:
         watcher.cancel()
     pipe.send(report)
@@ -401,15 +416,15 @@ def _measure(
         result.ramp_seconds = time.monotonic() - started
         for answer in opened:
             assert isinstance(answer, Opened)
-            result.held += answer.held
+            result.opened += answer.held
             result.setup_failures += answer.failures
             result.extensions = answer.extensions
         progress(
-            f"(c) {name}: {result.held}/{plan.sessions} sessions open after "
+            f"(c) {name}: {result.opened}/{plan.sessions} sessions open after "
             f"{result.ramp_seconds:.1f} s; sending for {plan.warmup_seconds + plan.seconds:.0f} s"
         )
         result.server_rss_held = int(_total(servers.resident_bytes, server_pids))
-        if result.held == 0:
+        if result.opened == 0:
             for pipe, _ in workers:
                 pipe.send(None)
             finished = True
@@ -430,12 +445,13 @@ def _measure(
         result.load_average = (load_before, os.getloadavg()[0])
         result.server_rss_loaded = int(_total(servers.resident_bytes, server_pids))
         result.seconds = plan.seconds
-        result.held = result.dropped = 0
         for pipe, process in workers:
             report = _expect(pipe, process, DRAIN_SECONDS + 60)
             assert isinstance(report, WorkerReport)
             result.held += report.held
             result.dropped += report.dropped
+            for reason, count in report.drop_reasons.items():
+                result.drop_reasons[reason] = result.drop_reasons.get(reason, 0) + count
             result.sent += report.sent
             result.received += report.received
             result.latencies_ms += report.latencies_ms

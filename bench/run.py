@@ -194,14 +194,21 @@ def _load_rows(c: ConfigurationResult, b: ConfigurationResult, sessions: int) ->
         return count / result.seconds if result.seconds else math.nan
 
     def kib_per_session(grown: int, result: ConfigurationResult) -> float:
-        return grown / 1024 / result.held if result.held else math.nan
+        return grown / 1024 / result.opened if result.opened else math.nan
 
     def busy(result: ConfigurationResult, cpu: float) -> float:
         return 100 * cpu / result.seconds if result.seconds else math.nan
 
     p = percentile
     return [
-        Row(f"sessions held (of {sessions:,})", c.held, b.held, "{:,.0f}", show_ratio=False),
+        Row(
+            f"sessions open after ramp-up (of {sessions:,})",
+            c.opened,
+            b.opened,
+            "{:,.0f}",
+            show_ratio=False,
+        ),
+        Row("sessions held to the end", c.held, b.held, "{:,.0f}", show_ratio=False),
         Row("sessions dropped", c.dropped, b.dropped, "{:,.0f}", show_ratio=False),
         Row("messages/s sent", per_second(c.sent, c), per_second(b.sent, b), "{:,.0f}"),
         Row("messages/s received", per_second(c.received, c), per_second(b.received, b), "{:,.0f}"),
@@ -240,10 +247,24 @@ def _load_rows(c: ConfigurationResult, b: ConfigurationResult, sessions: int) ->
             "{:.1f}",
         ),
         Row(
+            "server waiting for a CPU (% of the window)",
+            busy(c, c.server_run_queue_s),
+            busy(b, b.server_run_queue_s),
+            "{:.1f}",
+            show_ratio=False,
+        ),
+        Row(
             "load generator CPU busy (% of one core)",
             busy(c, c.generator_cpu_s),
             busy(b, b.generator_cpu_s),
             "{:.0f}",
+            show_ratio=False,
+        ),
+        Row(
+            "load generator waiting for a CPU (%)",
+            busy(c, c.generator_run_queue_s),
+            busy(b, b.generator_run_queue_s),
+            "{:.1f}",
             show_ratio=False,
         ),
         Row(
@@ -286,7 +307,13 @@ def load_table(run: LoadRun, target_p99_ms: float = 50.0) -> str:
             f"target (all {plan.sessions:,} sessions held, nothing lost, p99 < "
             f"{target_p99_ms:g} ms): {'met' if met else 'missed'}",
             *(f"set-up failure: {failure}" for failure in result.setup_failures),
+            *(f"dropped {count} x: {reason}" for reason, count in result.drop_reasons.items()),
         ]
+        notes.append(
+            "1-minute load average over the window: "
+            f"{result.name} {result.load_average[0]:.2f} -> {result.load_average[1]:.2f}, "
+            f"bare relay {bare.load_average[0]:.2f} -> {bare.load_average[1]:.2f}"
+        )
         if "Redis" in result.name:
             notes.append("server figures are both nodes and their Redis together")
         label = result.name.removeprefix("cobrowse, ")

@@ -18,7 +18,7 @@ def test_tiny_load_run_holds_every_session_and_relays_frames() -> None:
     for result in run.results:
         assert result.failure is None, result.failure
         assert result.setup_failures == []
-        assert (result.held, result.dropped) == (5, 0)
+        assert (result.opened, result.held, result.dropped) == (5, 5, 0)
         assert 0 < result.received <= result.sent
         assert len(result.latencies_ms) == result.received
         assert result.server_rss_held > 0
