@@ -4,7 +4,9 @@ Starlette on uvicorn, started with cobrowse's own :func:`cobrowse.server.uvicorn
 (so the same WebSocket implementation, event loop, frame size limit and
 permessage-deflate default). Every text frame that arrives on ``/in`` is forwarded
 to every socket connected to ``/out``: no envelope validation, no sessions, no
-origin checks. ``/sender`` and ``/receiver`` serve the two browser pages of the
+origin checks. ``/in/{pair}`` and ``/out/{pair}`` do the same per pair name, so many
+independent sender/receiver pairs can share one relay (the load benchmark's
+sessions). ``/sender`` and ``/receiver`` serve the two browser pages of the
 page-to-page baseline.
 
 Run on its own (the throughput benchmark does this, as a subprocess):
@@ -30,10 +32,12 @@ PAGES = Path(__file__).parent / "pages"
 
 
 def create_app() -> Starlette:
-    outs: set[WebSocket] = set()
+    # Receivers by pair name; the unnamed routes are the pair "".
+    outs_by_pair: dict[str, set[WebSocket]] = {}
 
     async def inbound(socket: WebSocket) -> None:
         await socket.accept()
+        outs = outs_by_pair.setdefault(socket.path_params.get("pair", ""), set())
         try:
             while True:
                 message = await socket.receive()
@@ -52,6 +56,7 @@ def create_app() -> Starlette:
 
     async def outbound(socket: WebSocket) -> None:
         await socket.accept()
+        outs = outs_by_pair.setdefault(socket.path_params.get("pair", ""), set())
         outs.add(socket)
         try:
             while True:
@@ -79,6 +84,8 @@ def create_app() -> Starlette:
             Route("/healthz", healthz),
             WebSocketRoute("/in", inbound),
             WebSocketRoute("/out", outbound),
+            WebSocketRoute("/in/{pair}", inbound),
+            WebSocketRoute("/out/{pair}", outbound),
             page("bare-sender.html"),
             page("bare-receiver.html"),
         ]

@@ -4,11 +4,11 @@ Both servers run as subprocesses of their own, so they do not share this process
 GIL with the load generator:
 
 * cobrowse: ``python -m cobrowse serve`` on a fresh SQLite database (through
-  ``COBROWSE_DATABASE_URL``), with one agent and one registered site. The agent
-  signs in over HTTP, opens ``/ws/agent`` and joins the session a customer socket
-  started on ``/ws/customer``.
+  ``COBROWSE_DATABASE_URL``), with one signed-in agent and one registered site
+  (:mod:`bench.servers`). The agent opens ``/ws/agent`` and joins the session a
+  customer socket started on ``/ws/customer``.
 * bare relay: ``python -m bench.bare_relay`` (uvicorn + Starlette with cobrowse's
-  uvicorn settings, ``/in`` forwarded to ``/out``, no validation).
+  uvicorn settings, ``/in/<pair>`` forwarded to ``/out/<pair>``, no validation).
 
 One load generator (the ``websockets`` asyncio client on uvloop) drives both the
 same way. The sender keeps at most ``window`` frames in flight: it waits whenever
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import random
 import string
 import subprocess
@@ -39,21 +38,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-import msgspec
 import uvloop
 from tests.support import free_port
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.typing import Origin
+from websockets.asyncio.client import ClientConnection
 
-from cobrowse.store.db import Database
-from cobrowse.store.sites import SiteStore
-from cobrowse.store.users import UserRole, UserStore
-
-REPO = Path(__file__).resolve().parent.parent
-AGENT = "bench-agent"
-PASSWORD = "bench password, not a secret"  # noqa: S105
-SITE_ORIGIN = "http://shop.bench.test"
+from bench import servers
 
 PREFIX = '{"v":1,"t":"stream","e":{"ts":"'
 TS_DIGITS = 19
@@ -128,13 +117,6 @@ class RelayResult:
     extensions: dict[str, str]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far, from /proc (10 ms resolution)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 async def phase(link: Link, tails: list[str], count: int, window: int) -> tuple[float, list[float]]:
     """Send ``count`` frames with at most ``window`` in flight; (seconds, latencies in ms)."""
     latencies: list[float] = []
@@ -167,97 +149,21 @@ async def phase(link: Link, tails: list[str], count: int, window: int) -> tuple[
     return (time.perf_counter_ns() - started) / 1e9, latencies
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            [sys.executable, *args],
-            cwd=REPO,
-            env={**os.environ, **env},
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _tail(log: Path) -> str:
-    return log.read_text(errors="replace")[-2000:]
-
-
-async def _healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient() as http:
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{url} exited early:\n{_tail(log)}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{url}/healthz")).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not start:\n{_tail(log)}")
-            await asyncio.sleep(0.05)
-
-
-async def _drain(socket: ClientConnection) -> None:
-    with contextlib.suppress(Exception):
-        async for _ in socket:
-            pass
-
-
 async def start_cobrowse(
     data: Path, compression: str | None, processes: list[subprocess.Popen[bytes]]
 ) -> Link:
     """Start cobrowse and connect a joined customer/agent pair (``processes`` gets the server)."""
-    database_url = f"sqlite+aiosqlite:///{data / 'cobrowse.db'}"
-    db = Database(database_url)
-    try:
-        await db.migrate()
-        await UserStore(db).add(AGENT, UserRole.AGENT, PASSWORD)
-        await SiteStore(db).add("bench", [SITE_ORIGIN])
-    finally:
-        await db.close()
+    (token,) = await servers.prepare_store(servers.sqlite_url(data), agents=1)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = data / "cobrowse.log"
-    process = _spawn(
-        ["-m", "cobrowse", "serve", "--port", str(port)],
-        {"COBROWSE_DATABASE_URL": database_url},
-        log,
-    )
+    process, log = servers.spawn_cobrowse(data, "cobrowse", port)
     processes.append(process)
-    await _healthy(base, process, log)
-
-    async with httpx.AsyncClient(base_url=base) as http:
-        signed_in = await http.post(
-            "/agent/sign-in",
-            data={"username": AGENT, "password": PASSWORD},
-            headers={"Origin": base},
-        )
-    if signed_in.status_code != 303:
-        raise RuntimeError(f"agent sign-in answered {signed_in.status_code}")
-    token = next(
-        header.split(";", 1)[0].split("=", 1)[1]
-        for header in signed_in.headers.get_list("set-cookie")
-        if header.startswith("cobrowse_agent=")
-    )
+    await servers.wait_healthy(base, process, log)
     ws = base.replace("http://", "ws://")
-    agent = await connect(
-        f"{ws}/ws/agent",
-        origin=Origin(base),
-        additional_headers={"Cookie": f"cobrowse_agent={token}"},
-        compression=compression,
-        max_size=None,
+    customer, agent = await servers.open_cobrowse_pair(
+        f"{ws}/ws/customer", f"{ws}/ws/agent", base, token, compression
     )
-    hello = msgspec.json.decode(await agent.recv())
-    customer = await connect(
-        f"{ws}/ws/customer", origin=Origin(SITE_ORIGIN), compression=compression, max_size=None
-    )
-    await customer.send('{"v":1,"t":"start"}')
-    started = msgspec.json.decode(await customer.recv())
-    join = {"v": 1, "t": "join", "id": started["session"]["id"]}
-    await agent.send(msgspec.json.encode(join).decode())
-    joined = msgspec.json.decode(await agent.recv())
-    if hello.get("t") != "hello" or joined.get("t") != "joined":
-        raise RuntimeError(f"unexpected agent frames: {hello!r}, {joined!r}")
-    drain = asyncio.create_task(_drain(customer))  # agent_joined, snapshot requests
+    drain = asyncio.create_task(servers.drain(customer))  # agent_joined, snapshot requests
     return Link("cobrowse", customer, agent, process, [drain])
 
 
@@ -268,18 +174,13 @@ async def start_bare(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = data / "bare.log"
-    process = _spawn(["-m", "bench.bare_relay", "--port", str(port)], {}, log)
+    process = servers.spawn(["-m", "bench.bare_relay", "--port", str(port)], {}, log)
     processes.append(process)
-    await _healthy(base, process, log)
-    ws = base.replace("http://", "ws://")
-    receiver = await connect(f"{ws}/out", compression=compression, max_size=None)
-    sender = await connect(f"{ws}/in", compression=compression, max_size=None)
+    await servers.wait_healthy(base, process, log)
+    sender, receiver = await servers.open_bare_pair(
+        base.replace("http://", "ws://"), "throughput", compression
+    )
     return Link("bare", sender, receiver, process)
-
-
-def _extensions(socket: ClientConnection) -> str:
-    names = [extension.name for extension in socket.protocol.extensions]
-    return ", ".join(names) or "none"
 
 
 async def measure(
@@ -299,7 +200,7 @@ async def measure(
         try:
             links.append(await start_cobrowse(Path(tmp), compression, processes))
             links.append(await start_bare(Path(tmp), compression, processes))
-            extensions = {link.name: _extensions(link.sender) for link in links}
+            extensions = {link.name: servers.negotiated_extensions(link.sender) for link in links}
             for size in sizes:
                 tails = frame_tails(size, seed=size)
                 for link in links:  # warm-up, not counted
@@ -308,10 +209,10 @@ async def measure(
                     order = links if number % 2 == 0 else links[::-1]
                     for link in order:
                         result = results[(link.name, size)]
-                        server_before = cpu_seconds(link.process.pid)
+                        server_before = servers.cpu_seconds(link.process.pid)
                         generator_before = time.process_time()
                         seconds, loaded = await phase(link, tails, messages[size], window)
-                        result.server_cpu_s += cpu_seconds(link.process.pid) - server_before
+                        result.server_cpu_s += servers.cpu_seconds(link.process.pid) - server_before
                         result.generator_cpu_s += time.process_time() - generator_before
                         result.rates.append(messages[size] / seconds)
                         result.messages += messages[size]
@@ -324,13 +225,7 @@ async def measure(
             for link in links:
                 with contextlib.suppress(Exception):
                     await link.close()
-            for process in processes:  # only the servers this run started
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            servers.stop(processes)  # only the servers this run started
     return RelayResult(
         sizes, results, window, rounds, messages, unloaded_messages, deflate, extensions
     )

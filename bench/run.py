@@ -18,8 +18,9 @@ from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
-from bench import browser_latency, relay_throughput
+from bench import browser_latency, load, relay_throughput
 from bench.browser_latency import BrowserResult
+from bench.load import ConfigurationResult, LoadRun
 from bench.relay_throughput import Measurement, RelayResult
 from bench.stats import Row, median, percentile, render_table
 
@@ -188,17 +189,171 @@ def relay_table(result: RelayResult, compact: bool = False) -> str:
     return header + "\n\n" + "\n\n".join(blocks)
 
 
+def _load_rows(c: ConfigurationResult, b: ConfigurationResult, sessions: int) -> list[Row]:
+    def per_second(count: int, result: ConfigurationResult) -> float:
+        return count / result.seconds if result.seconds else math.nan
+
+    def kib_per_session(grown: int, result: ConfigurationResult) -> float:
+        return grown / 1024 / result.opened if result.opened else math.nan
+
+    def busy(result: ConfigurationResult, cpu: float) -> float:
+        return 100 * cpu / result.seconds if result.seconds else math.nan
+
+    p = percentile
+    return [
+        Row(
+            f"sessions open after ramp-up (of {sessions:,})",
+            c.opened,
+            b.opened,
+            "{:,.0f}",
+            show_ratio=False,
+        ),
+        Row("sessions held to the end", c.held, b.held, "{:,.0f}", show_ratio=False),
+        Row("sessions dropped", c.dropped, b.dropped, "{:,.0f}", show_ratio=False),
+        Row("messages/s sent", per_second(c.sent, c), per_second(b.sent, b), "{:,.0f}"),
+        Row("messages/s received", per_second(c.received, c), per_second(b.received, b), "{:,.0f}"),
+        Row("frames lost", c.sent - c.received, b.sent - b.received, "{:,.0f}", show_ratio=False),
+        Row("latency p50 (ms)", p(c.latencies_ms, 0.5), p(b.latencies_ms, 0.5)),
+        Row("latency p99 (ms)", p(c.latencies_ms, 0.99), p(b.latencies_ms, 0.99)),
+        Row("latency max (ms)", p(c.latencies_ms, 1), p(b.latencies_ms, 1)),
+        Row(
+            "server RSS with 0 sessions (MiB)",
+            c.server_rss_idle / 2**20,
+            b.server_rss_idle / 2**20,
+            "{:.1f}",
+        ),
+        Row(
+            "server memory per session, held (KiB)",
+            kib_per_session(c.server_rss_held - c.server_rss_idle, c),
+            kib_per_session(b.server_rss_held - b.server_rss_idle, b),
+            "{:.0f}",
+        ),
+        Row(
+            "server memory per session, under load (KiB)",
+            kib_per_session(c.server_rss_loaded - c.server_rss_idle, c),
+            kib_per_session(b.server_rss_loaded - b.server_rss_idle, b),
+            "{:.0f}",
+        ),
+        Row(
+            "server CPU busy (% of one core)",
+            busy(c, c.server_cpu_s),
+            busy(b, b.server_cpu_s),
+            "{:.0f}",
+        ),
+        Row(
+            "server CPU per message (us)",
+            c.server_cpu_s / c.received * 1e6 if c.received else math.nan,
+            b.server_cpu_s / b.received * 1e6 if b.received else math.nan,
+            "{:.1f}",
+        ),
+        Row(
+            "server waiting for a CPU (% of the window)",
+            busy(c, c.server_run_queue_s),
+            busy(b, b.server_run_queue_s),
+            "{:.1f}",
+            show_ratio=False,
+        ),
+        Row(
+            "load generator CPU busy (% of one core)",
+            busy(c, c.generator_cpu_s),
+            busy(b, b.generator_cpu_s),
+            "{:.0f}",
+            show_ratio=False,
+        ),
+        Row(
+            "load generator waiting for a CPU (%)",
+            busy(c, c.generator_run_queue_s),
+            busy(b, b.generator_run_queue_s),
+            "{:.1f}",
+            show_ratio=False,
+        ),
+        Row(
+            "load generator send lag p99 (ms)",
+            p(c.send_lag_ms, 0.99),
+            p(b.send_lag_ms, 0.99),
+            show_ratio=False,
+        ),
+        Row(
+            "ramp-up: all sessions open (s)",
+            c.ramp_seconds,
+            b.ramp_seconds,
+            "{:.1f}",
+            show_ratio=False,
+        ),
+    ]
+
+
+def load_table(run: LoadRun, target_p99_ms: float = 50.0) -> str:
+    plan = run.plan
+    bare, *configurations = run.results
+    header = (
+        f"(c) Load: {plan.sessions:,} sessions, each customer sending {plan.rate:g} frames/s of "
+        f"{plan.frame_bytes} B to its agent ({plan.sessions * plan.rate:,.0f} msg/s in all); "
+        f"servers and {plan.workers} load generator processes on this machine; "
+        f"{plan.warmup_seconds:g} s warm-up, {plan.seconds:g} s measured\n"
+        f"permessage-deflate: {'offered' if plan.deflate else 'not offered'} by the clients; "
+        "negotiated: "
+        + ", ".join(f"{result.name} {result.extensions or 'n/a'}" for result in run.results)
+    )
+    blocks = []
+    for result in configurations:
+        if result.failure is not None:
+            blocks.append(f"-- {result.name} --\n\nnot measured: {result.failure}")
+            continue
+        p99 = percentile(result.latencies_ms, 0.99)
+        complete = result.held == plan.sessions and result.received == result.sent
+        met = complete and p99 < target_p99_ms
+        notes = [
+            f"target (all {plan.sessions:,} sessions held, nothing lost, p99 < "
+            f"{target_p99_ms:g} ms): {'met' if met else 'missed'}",
+            *(f"set-up failure: {failure}" for failure in result.setup_failures),
+            *(f"dropped {count} x: {reason}" for reason, count in result.drop_reasons.items()),
+        ]
+        notes.append(
+            "1-minute load average over the window: "
+            f"{result.name} {result.load_average[0]:.2f} -> {result.load_average[1]:.2f}, "
+            f"bare relay {bare.load_average[0]:.2f} -> {bare.load_average[1]:.2f}"
+        )
+        if "Redis" in result.name:
+            notes.append("server figures are both nodes and their Redis together")
+        label = result.name.removeprefix("cobrowse, ")
+        blocks.append(
+            render_table(
+                f"-- {result.name} --", _load_rows(result, bare, plan.sessions), notes, label
+            )
+        )
+    return header + "\n\n" + "\n\n".join(blocks)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["a", "b"], help="run one benchmark only")
+    parser.add_argument("--only", choices=["a", "b", "load"], help="run one benchmark only")
     parser.add_argument("--changes", type=int, default=300, help="(a) DOM changes per side")
     parser.add_argument("--rounds", type=int, default=4, help="(b) alternating rounds")
     parser.add_argument(
         "--deflate",
         choices=["on", "off", "both"],
         default="both",
-        help="(b) whether the load generator offers permessage-deflate; 'both' (the "
-        "default) runs the full benchmark with it and a short pass without it",
+        help="(b, load) whether the load generator offers permessage-deflate; 'both' (the "
+        "default) runs (b) with it and a short pass without it, and load once each way",
+    )
+    parser.add_argument("--sessions", type=int, default=1000, help="(load) live sessions")
+    parser.add_argument(
+        "--rate", type=float, default=10.0, help="(load) frames per second per customer"
+    )
+    parser.add_argument("--seconds", type=float, default=25.0, help="(load) measured window")
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        nargs="+",
+        choices=[1, 2],
+        default=[1, 2],
+        help="(load) cobrowse with 1 node, 2 nodes + Redis, or both (the default)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="(load) load generator processes")
+    parser.add_argument(
+        "--redis-url",
+        help="(load) Redis for the two nodes (default: a throwaway redis-server on a free port)",
     )
     args = parser.parse_args()
 
@@ -213,6 +368,7 @@ def main() -> None:
     )
     tables: list[str] = []
     record: dict[str, object] = {"machine": info}
+    passes = {"on": [True], "off": [False], "both": [True, False]}[args.deflate]
     if args.only in (None, "a"):
         progress("(a) browser latency: cobrowse vs bare page-to-page relay")
         browser = browser_latency.run(changes=args.changes, progress=progress)
@@ -221,7 +377,6 @@ def main() -> None:
         print("\n" + tables[-1], flush=True)
     if args.only in (None, "b"):
         progress("(b) relay throughput: cobrowse vs bare uvicorn + Starlette relay")
-        passes = {"on": [True], "off": [False], "both": [True, False]}[args.deflate]
         relays: dict[str, object] = {}
         for deflate in passes:
             short = args.deflate == "both" and not deflate
@@ -235,6 +390,25 @@ def main() -> None:
             }
             print("\n" + tables[-1], flush=True)
         record["relay"] = relays
+    if args.only in (None, "load"):
+        progress("(c) load: many sessions at a steady rate, cobrowse vs bare relay")
+        loads: dict[str, object] = {}
+        for deflate in passes:
+            plan = load.LoadPlan(
+                sessions=args.sessions,
+                rate=args.rate,
+                seconds=args.seconds,
+                workers=args.workers,
+                deflate=deflate,
+            )
+            run = load.run(plan, nodes=args.nodes, redis_url=args.redis_url, progress=progress)
+            tables.append(load_table(run))
+            loads["deflate" if deflate else "no-deflate"] = {
+                "plan": asdict(plan),
+                "results": [result.summary() for result in run.results],
+            }
+            print("\n" + tables[-1], flush=True)
+        record["load"] = loads
     load_after = os.getloadavg()
     elapsed = time.monotonic() - started
     print(

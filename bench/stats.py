@@ -49,8 +49,11 @@ def _fmt(template: str, value: float) -> str:
     return "n/a" if math.isnan(value) else template.format(value)
 
 
-def render_table(title: str, rows: Iterable[Row], notes: Iterable[str] = ()) -> str:
-    header = ("metric", "cobrowse", "bare relay", "cobrowse/bare")
+def render_table(
+    title: str, rows: Iterable[Row], notes: Iterable[str] = (), cobrowse: str = "cobrowse"
+) -> str:
+    """The rows under ``title``; ``cobrowse`` names the column of the cobrowse figures."""
+    header = ("metric", cobrowse, "bare relay", f"{cobrowse}/bare")
     body = [row.cells() for row in rows]
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(4)]
 
