@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -74,6 +75,11 @@ def serve(host: str | None, port: int | None, config_file: Path | None) -> None:
     settings = _settings(config_file, host=host, port=port)
     configure_logging(settings.log_level)
     app = create_app(settings)
+    # What start-up created lives as long as the process: moved out of the garbage
+    # collector's sight, a full collection under load pauses the relay far less
+    # (BENCHMARKS.md, load: ~65 ms less per collection at 1,000 sessions).
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(uvicorn_config(app, settings, settings.host, settings.port)).run()
 
 

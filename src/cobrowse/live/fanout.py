@@ -145,7 +145,13 @@ class RedisFanout:
 
     async def route(self, target: str, kind: str, payload: str) -> None:
         message = f"{kind}{target}\n{payload}"
-        await self._route(keys=[self._directory], args=[target, self._channels, message])
+        try:
+            await self._route(keys=[self._directory], args=[target, self._channels, message])
+        except RedisError:
+            # A Redis hiccup loses this message (as a dropped connection would) but must
+            # not close the sender's socket: the session goes on and the agent's view
+            # resyncs at the next snapshot.
+            log.warning("could not route a message", extra={"target": target}, exc_info=True)
 
     async def run(self, deliver: Deliver) -> None:
         heartbeat = asyncio.create_task(self._beat())
