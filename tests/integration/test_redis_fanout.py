@@ -82,12 +82,30 @@ async def test_a_message_reaches_the_node_holding_the_party(two_nodes: tuple[Nod
     assert node_a.delivered.empty()
 
 
+async def test_a_burst_arrives_complete_and_in_order_across_nodes(
+    two_nodes: tuple[Node, Node],
+) -> None:
+    node_a, node_b = two_nodes
+    await node_b.fanout.attach("a:100000001")
+    await node_a.fanout.attach("c:100000001")
+    frames = [f'{{"v":1,"t":"pointer","x":{index},"y":0,"u":"\u00e9:\\n"}}' for index in range(500)]
+    for frame in frames:
+        await node_a.fanout.route("a:100000001", FRAME, frame)
+        await node_b.fanout.route("c:100000001", FRAME, frame)
+    received_b = [await node_b.next() for _ in frames]
+    received_a = [await node_a.next() for _ in frames]
+    assert [payload for _, _, payload in received_b] == frames
+    assert [payload for _, _, payload in received_a] == frames
+
+
 async def test_a_party_nobody_holds_is_dropped_quietly(two_nodes: tuple[Node, Node]) -> None:
     node_a, node_b = two_nodes
     await node_a.fanout.route("c:987654321", FRAME, "{}")
+    await node_a.fanout.drain()
     await node_b.fanout.attach("c:987654321")
     assert await node_b.fanout.detach("c:987654321")
     await node_a.fanout.route("c:987654321", FRAME, "{}")
+    await node_a.fanout.drain()
     await asyncio.sleep(0.3)
     assert node_a.delivered.empty()
     assert node_b.delivered.empty()

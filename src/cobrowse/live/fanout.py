@@ -96,7 +96,8 @@ _ATTACH = """
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if previous and previous ~= ARGV[2] then
-  redis.call('PUBLISH', ARGV[3] .. previous, 'R' .. ARGV[1] .. '\\n')
+  local message = 'R' .. ARGV[1] .. '\\n'
+  redis.call('PUBLISH', ARGV[3] .. previous, #message .. ':' .. message)
 end
 return previous
 """
@@ -109,16 +110,34 @@ end
 return 0
 """
 
-# KEYS[1] the directory hash; ARGV: target, channel prefix, message.
-_ROUTE = """
-local node = redis.call('HGET', KEYS[1], ARGV[1])
-if node then
-  return redis.call('PUBLISH', ARGV[2] .. node, ARGV[3])
+# KEYS[1] the directory hash; ARGV: channel prefix, then target, message, target,
+# message... Each message goes to the node holding its target; all the messages for
+# one node travel as one publication of length-prefixed parts ("<bytes>:<message>"),
+# in the order given.
+_ROUTE_MANY = """
+local batches = {}
+local nodes = {}
+for i = 2, #ARGV, 2 do
+  local node = redis.call('HGET', KEYS[1], ARGV[i])
+  if node then
+    local batch = batches[node]
+    if not batch then
+      batch = {}
+      batches[node] = batch
+      table.insert(nodes, node)
+    end
+    table.insert(batch, #ARGV[i + 1] .. ':' .. ARGV[i + 1])
+  end
 end
-return 0
+for _, node in ipairs(nodes) do
+  redis.call('PUBLISH', ARGV[1] .. node, table.concat(batches[node]))
+end
+return #nodes
 """
 
 RECONNECT_SECONDS = 1.0
+OUTBOX_LIMIT = 20_000
+"""Messages waiting to be routed beyond which senders wait for Redis to catch up."""
 HEARTBEAT_SECONDS = 5.0
 NODE_TIMEOUT_SECONDS = 30.0
 """A node that has not said it is alive for this long is dead: another node takes its
@@ -134,7 +153,9 @@ class RedisFanout:
         self._channels = f"{prefix}:node:"
         self._attach = redis.register_script(_ATTACH)
         self._detach = redis.register_script(_DETACH)
-        self._route = redis.register_script(_ROUTE)
+        self._route_many = redis.register_script(_ROUTE_MANY)
+        self._outbox: list[tuple[str, str]] = []
+        self._flushing: asyncio.Task[None] | None = None
         self._alive = f"{prefix}:alive:"
 
     async def attach(self, target: str) -> None:
@@ -144,14 +165,34 @@ class RedisFanout:
         return bool(await self._detach(keys=[self._directory], args=[target, self.node_id]))
 
     async def route(self, target: str, kind: str, payload: str) -> None:
-        message = f"{kind}{target}\n{payload}"
-        try:
-            await self._route(keys=[self._directory], args=[target, self._channels, message])
-        except RedisError:
-            # A Redis hiccup loses this message (as a dropped connection would) but must
-            # not close the sender's socket: the session goes on and the agent's view
-            # resyncs at the next snapshot.
-            log.warning("could not route a message", extra={"target": target}, exc_info=True)
+        """Queue the message; one task sends what has queued up, in order, as one Redis
+        call (a Lua script publishing one message per destination node). Under load
+        a call carries dozens of frames: one round trip and one publication per node
+        instead of one per frame, which is what lets a node keep up."""
+        self._outbox.append((target, f"{kind}{target}\n{payload}"))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        if len(self._outbox) > OUTBOX_LIMIT:
+            await asyncio.shield(self._flushing)  # Redis is behind: the senders wait
+
+    async def drain(self) -> None:
+        """Return once everything routed so far has been handed to Redis."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.shield(self._flushing)
+
+    async def _flush(self) -> None:
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
+            args = [self._channels]
+            for target, message in batch:
+                args += (target, message)
+            try:
+                await self._route_many(keys=[self._directory], args=args)
+            except RedisError:
+                # A Redis hiccup loses these messages (as a dropped connection would)
+                # but never the senders' sockets: the sessions go on and the agent's
+                # view resyncs at the next snapshot.
+                log.warning("could not route %d messages", len(batch), exc_info=True)
 
     async def run(self, deliver: Deliver) -> None:
         heartbeat = asyncio.create_task(self._beat())
@@ -214,19 +255,33 @@ class RedisFanout:
                 await asyncio.sleep(RECONNECT_SECONDS)
 
     async def _received(self, data: bytes | str, deliver: Deliver) -> None:
-        text = text_of(data)
-        kind, rest = text[:1], text[1:]
-        target, _, payload = rest.partition("\n")
-        try:
-            await deliver(target, kind, payload)
-        except Exception:  # one failing socket must not stop the node's deliveries
-            log.exception("delivery failed", extra={"target": target})
+        raw = data.encode() if isinstance(data, str) else data
+        for message in _parts(raw):
+            kind, rest = message[:1], message[1:]
+            target, _, payload = rest.partition("\n")
+            try:
+                await deliver(target, kind, payload)
+            except Exception:  # one failing socket must not stop the node's deliveries
+                log.exception("delivery failed", extra={"target": target})
 
     async def ping(self) -> None:
         await self._redis.ping()
 
     async def close(self) -> None:
+        await self.drain()
         await self._redis.aclose()
+
+
+def _parts(publication: bytes) -> list[str]:
+    """The messages of one publication: ``<bytes>:<message>`` after one another."""
+    messages = []
+    position = 0
+    while position < len(publication):
+        colon = publication.index(b":", position)
+        end = colon + 1 + int(publication[position:colon])
+        messages.append(publication[colon + 1 : end].decode())
+        position = end
+    return messages
 
 
 def text_of(value: bytes | str) -> str:
