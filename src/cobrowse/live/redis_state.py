@@ -20,13 +20,14 @@ Keys, under the configured prefix::
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 import msgspec
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.exceptions import RedisError, WatchError
 
 from cobrowse.core.ids import new_session_id
 from cobrowse.core.registry import Outcome, SessionEvent, joinable_id, no_such_session
@@ -35,6 +36,8 @@ from cobrowse.live.fanout import text_of as _text
 
 if TYPE_CHECKING:
     from redis.asyncio.client import Pipeline
+
+log = logging.getLogger("cobrowse.live")
 
 TOUCH_EVERY_SECONDS = 1.0
 """Activity is written at most this often per session: the inactivity timeout is
@@ -159,7 +162,12 @@ class RedisState:
         if now - self._touched.get(session_id, 0.0) < TOUCH_EVERY_SECONDS:
             return
         self._touched[session_id] = now
-        await self._redis.hset(self._activity, session_id, repr(now))
+        try:
+            await self._redis.hset(self._activity, session_id, repr(now))
+        except RedisError:
+            # Activity only ever pushes the inactivity timeout later: a lost mark
+            # costs nothing a later frame will not write again.
+            log.warning("could not record activity", extra={"session": session_id})
 
     # Join throttle ------------------------------------------------------------------
 
