@@ -287,42 +287,45 @@ class StreamFilter:
         return False
 
     def _mutation(self, data: dict[str, Any]) -> None:
-        adds = data.get("adds")
-        kept_adds = []
-        for add in adds if isinstance(adds, list) else ():
-            if not isinstance(add, dict) or not isinstance(node := add.get("node"), dict):
-                continue
-            parent_id = add.get("parentId")
-            if parent_id in self._inert:
-                continue  # what a page puts inside a script stays out of the mirror
-            filtered = self._node(node, self._tags.get(parent_id) if parent_id else None)
-            if filtered is not None:
-                kept_adds.append(add)
-        data["adds"] = kept_adds
-        attributes = data.get("attributes")
-        kept_attributes = []
-        for change in attributes if isinstance(attributes, list) else ():
-            if not isinstance(change, dict) or change.get("id") in self._inert:
-                continue
-            values = change.get("attributes")
-            if isinstance(values, dict):
-                node_id = change.get("id")
-                tag = self._tags.get(node_id, "") if isinstance(node_id, int) else ""
-                if tag == "meta" and _has_http_equiv(values):
-                    continue
-                change["attributes"] = self._attributes(tag, values)
-                kept_attributes.append(change)
-        data["attributes"] = kept_attributes
-        texts = data.get("texts")
-        kept_texts = []
-        for change in texts if isinstance(texts, list) else ():
-            if not isinstance(change, dict):
-                continue
-            value = change.get("value")
-            if change.get("id") in self._style_texts and isinstance(value, str):
-                change["value"] = self._css(value)
-            kept_texts.append(change)
-        data["texts"] = kept_texts
+        # Only the lists the event has are rewritten: a frame with nothing to change
+        # reaches the agent as it came.
+        if isinstance(adds := data.get("adds"), list):
+            data["adds"] = [add for add in adds if self._added(add)]
+        if isinstance(attributes := data.get("attributes"), list):
+            data["attributes"] = [
+                change for change in attributes if self._attributes_changed(change)
+            ]
+        if isinstance(texts := data.get("texts"), list):
+            data["texts"] = [change for change in texts if self._text_changed(change)]
+
+    def _added(self, add: Any) -> bool:
+        """Whether to keep an added node (made harmless in place)."""
+        if not isinstance(add, dict) or not isinstance(node := add.get("node"), dict):
+            return False
+        parent_id = add.get("parentId")
+        if not isinstance(parent_id, int) or parent_id in self._inert:
+            return False  # what a page puts inside a script stays out of the mirror
+        return self._node(node, self._tags.get(parent_id)) is not None
+
+    def _attributes_changed(self, change: Any) -> bool:
+        if not isinstance(change, dict) or not isinstance(node_id := change.get("id"), int):
+            return False
+        values = change.get("attributes")
+        if node_id in self._inert or not isinstance(values, dict):
+            return False
+        tag = self._tags.get(node_id, "")
+        if tag == "meta" and _has_http_equiv(values):
+            return False
+        change["attributes"] = self._attributes(tag, values)
+        return True
+
+    def _text_changed(self, change: Any) -> bool:
+        if not isinstance(change, dict):
+            return False
+        value = change.get("value")
+        if change.get("id") in self._style_texts and isinstance(value, str):
+            change["value"] = self._css(value)
+        return True
 
     def _rules(self, rules: Any) -> list[Any]:
         kept = []
