@@ -308,6 +308,13 @@ def test_cssom_rules_declarations_and_fonts_are_rewritten() -> None:
         assert filtered is not None
         assert "evil.test" not in json.dumps(filtered)
         assert BLOCKED_REFERENCE in json.dumps(filtered)
+    replaced = {
+        "type": 3,
+        "data": {"source": 8, "id": 10, "replaceSync": f"p{{background:{evil}}}"},
+    }
+    filtered_sheet = stream.event(replaced)
+    assert filtered_sheet is not None
+    assert filtered_sheet["data"]["replaceSync"] == f'p{{background:url("{BLOCKED_REFERENCE}")}}'
     binding = {
         "type": 3,
         "data": {

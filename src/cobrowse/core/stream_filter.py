@@ -256,7 +256,13 @@ class StreamFilter:
             self._mutation(data)
             return True
         if source == STYLE_SHEET_RULE:
-            data["adds"] = self._rules(data.get("adds"))
+            if "adds" in data:
+                data["adds"] = self._rules(data.get("adds"))
+            # CSSStyleSheet.replace() and replaceSync(): a whole stylesheet's text.
+            for whole_sheet in ("replace", "replaceSync"):
+                if whole_sheet in data:
+                    text = data[whole_sheet]
+                    data[whole_sheet] = self._css(text) if isinstance(text, str) else ""
             return True
         if source == STYLE_DECLARATION:
             change = data.get("set")
