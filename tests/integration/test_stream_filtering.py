@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
+
 from cobrowse.core.resource_urls import BLOCKED_REFERENCE, parse_proxied_path
 from tests.integration.test_sockets import live_pair, receive, receive_raw
 from tests.support import Deployment
@@ -70,3 +72,18 @@ async def test_events_of_a_type_rrweb_does_not_have_are_not_relayed(
         await customer.send('{"v":1,"t":"stream","e":{"type":99}}')
         await customer.send('{"v":1,"t":"pointer","x":1,"y":2}')
         assert (await receive(agent))["t"] == "pointer"
+
+
+async def test_the_console_and_its_mirror_load_only_from_cobrowse(deployment: Deployment) -> None:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(f"{deployment.url}/agent")
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["content-security-policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["img-src"] == "'self' data:"
+    assert policy["font-src"] == "'self' data:"
+    assert policy["media-src"] == "'self'"
+    assert policy["style-src"] == "'self' 'unsafe-inline'"
+    assert policy["script-src"] == "'self'"
