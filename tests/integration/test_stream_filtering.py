@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from cobrowse.core.resource_urls import BLOCKED_REFERENCE, parse_proxied_path
+from cobrowse.web.customer import FILTER_IN_THREAD_BYTES
 from tests.integration.test_sockets import live_pair, receive, receive_raw
 from tests.support import Deployment
 
@@ -87,3 +88,23 @@ async def test_the_console_and_its_mirror_load_only_from_cobrowse(deployment: De
     assert policy["media-src"] == "'self'"
     assert policy["style-src"] == "'self' 'unsafe-inline'"
     assert policy["script-src"] == "'self'"
+
+
+async def test_a_big_snapshot_is_filtered_too(
+    deployment: Deployment, site_origin: str, agent_cookie: str
+) -> None:
+    # Big enough to be filtered off the event loop (web.customer.FILTER_IN_THREAD_BYTES).
+    rules = "".join(f".c{number} {{ color: red }}\n" for number in range(2000))
+    css = f"{rules}body {{ background: url({EVIL}/big.png) }}"
+    assert len(css) > FILTER_IN_THREAD_BYTES
+    style = {"type": 2, "id": 3, "tagName": "style", "attributes": {}, "childNodes": [
+        {"type": 3, "id": 4, "textContent": css, "isStyle": True}]}  # fmt: skip
+    html = {"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [style]}
+    snapshot = {"type": 2, "data": {"node": {"type": 0, "id": 1, "childNodes": [html]}}}
+    customer, agent, _ = await live_pair(deployment, site_origin, agent_cookie)
+    async with customer, agent:
+        await customer.send(json.dumps({"v": 1, "t": "stream", "e": snapshot}))
+        relayed = await receive_raw(agent)
+    assert ".c1999 { color: red }" in relayed
+    assert "evil.test" not in relayed
+    assert BLOCKED_REFERENCE in relayed
