@@ -13,8 +13,10 @@ GIL with the load generator:
 One load generator (the ``websockets`` asyncio client on uvloop) drives both the
 same way. The sender keeps at most ``window`` frames in flight: it waits whenever
 sent - received reaches the window, and the receiver's count is what opens it again.
-Every frame is ``{"v":1,"t":"stream","e":{"ts":"<send time, ns>","p":"<padding>"}}``
-padded to exactly the frame size; the padding is words from a random vocabulary
+Every frame is an rrweb text mutation, ``{"v":1,"t":"stream","e":{"ts":"<send time,
+ns>","type":3,"data":{"source":0,"texts":[{"id":7,"value":"<padding>"}],...}}}``
+padded to exactly the frame size (the server's stream filter decodes and checks
+it like a real one); the padding is words from a random vocabulary
 (compressible like page text, never the same frame twice in a row). The receiver
 reads the send time back, so latency is one clock in one process.
 
@@ -48,8 +50,10 @@ PREFIX = '{"v":1,"t":"stream","e":{"ts":"'
 TS_DIGITS = 19
 TS_START = len(PREFIX)
 TS_END = TS_START + TS_DIGITS
-PAD_OPEN = '","p":"'
-CLOSE = '"}}'
+# An rrweb text mutation (the customer typing into a text node): a frame the
+# server's stream filter decodes, checks and encodes again, like most real ones.
+PAD_OPEN = '","type":3,"data":{"source":0,"texts":[{"id":7,"value":"'
+CLOSE = '"}],"attributes":[],"removes":[],"adds":[]}}}'
 POOL = 256
 
 

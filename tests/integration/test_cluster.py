@@ -288,7 +288,9 @@ async def test_page_content_passes_through_redis_but_is_never_stored(nodes: Clus
         await hello(agent)
         session_id, _ = await start(customer)
         await join(agent, customer, session_id)
-        frame = json.dumps({"v": 1, "t": "stream", "e": {"type": 3, "data": {"text": canary}}})
+        typed = {"type": 3, "data": {"source": 0, "texts": [{"id": 5, "value": canary}]}}
+        # Compact, as the server encodes what its stream filter lets through.
+        frame = json.dumps({"v": 1, "t": "stream", "e": typed}, separators=(",", ":"))
         await customer.send(frame)
         assert await receive_raw(agent) == frame
 

@@ -31,6 +31,12 @@ U+0000 into U+FFFD, in the source and in escapes alike."""
 # Functions whose string arguments are URLs to load.
 _URL_FUNCTIONS = frozenset({"url", "src", "image-set", "-webkit-image-set"})
 
+# Old browsers ran script from CSS: IE's expression() and behavior, Firefox's XBL
+# -moz-binding. No current browser does; renamed all the same, as defence in depth.
+_SCRIPTING_FUNCTIONS = frozenset({"expression"})
+_SCRIPTING_PROPERTIES = frozenset({"behavior", "-moz-binding"})
+NEUTRALIZED = "-cobrowse-removed"
+
 
 @dataclass(frozen=True)
 class StylesheetTemplate:
@@ -51,9 +57,16 @@ def stylesheet_template(
     text, _encoding = tinycss2.bytes.decode_stylesheet_bytes(
         body, protocol_encoding=protocol_charset
     )
+    return css_text_template(text, stylesheet_url)
+
+
+def css_text_template(text: str, base_url: str) -> StylesheetTemplate:
+    """Like :func:`stylesheet_template` for CSS that is already text (a style
+    attribute, a ``<style>`` element or a CSSOM rule in the stream), its references
+    resolved against ``base_url``."""
     nodes: list[Any] = tinycss2.parse_component_value_list(text)
     urls: list[str] = []
-    rewritten = list(_rewrite(nodes, stylesheet_url, urls))
+    rewritten = list(_rewrite(nodes, base_url, urls))
     serialized: str = tinycss2.serialize(rewritten)
     pieces = serialized.split(HOLE)
     if len(pieces) != len(urls) + 1:  # cannot happen, see HOLE; never mix up references
@@ -128,7 +141,12 @@ def _rewrite(nodes: Iterable[Any], base: str, urls: list[str]) -> Iterator[Any]:
             yield _reference(node, _UrlHole, base, urls)
         elif kind == "string" and importing:
             yield _reference(node, _StringHole, base, urls)
+        elif kind == "ident" and node.lower_value in _SCRIPTING_PROPERTIES:
+            node.value = NEUTRALIZED
+            yield node
         elif kind == "function":
+            if node.lower_name in _SCRIPTING_FUNCTIONS:
+                node.name = NEUTRALIZED
             strings_are_urls = node.lower_name in _URL_FUNCTIONS
             node.arguments = [
                 _reference(child, _StringHole, base, urls)

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cobrowse.core import protocol
+from cobrowse.core.resource_hosts import ResourcePolicy
 from cobrowse.core.session import Refusal, Role, Session
+from cobrowse.core.stream_filter import StreamFilter
 from cobrowse.live.sessions import LiveSessions, describe
 from cobrowse.web.peers import WebSocketPeer, text_frames
-from cobrowse.web.services import STATIC_DIST, services_of
+from cobrowse.web.services import STATIC_DIST, Services, services_of
 
 log = logging.getLogger("cobrowse.customer")
 
@@ -47,11 +52,63 @@ async def customer_config(request: Request) -> Response:
     return JSONResponse({"site": site.name}, headers=cors)
 
 
+FILTER_IN_THREAD_BYTES = 32_768
+"""Stream frames at least this long (full snapshots, big stylesheets) are filtered
+off the event loop, so one page's snapshot does not stall every other session."""
+
+_NO_RESOURCES = ResourcePolicy(origins=frozenset())
+
+
+class CustomerStream:
+    """One customer connection's stream, filtered for the agent (core.stream_filter).
+
+    The node that receives the customer's frames filters them, with the session's
+    resource token (the session this connection started or resumed carries it) and
+    its site's resource policy, which the resource proxy caches for a few seconds,
+    so a change of the site's hosts reaches live sessions without a query per frame.
+    """
+
+    def __init__(self, services: Services, session: Session) -> None:
+        self._services = services
+        self._site = session.site_id
+        self._policy = _NO_RESOURCES
+        self.filter = StreamFilter(session.id, session.resource_token, self._allows)
+
+    def _allows(self, url: str) -> bool:
+        return self._policy.allows(url)
+
+    async def frame(self, message: protocol.Stream, frame: str) -> str | None:
+        """The frame to relay in place of ``frame``, or None when nothing of it may."""
+        # A site removed while the session is live allows nothing any more.
+        self._policy = await self._services.resources.policy(self._site) or _NO_RESOURCES
+        if len(frame) >= FILTER_IN_THREAD_BYTES:
+            return await asyncio.to_thread(self._filtered, message.e)
+        return self._filtered(message.e)
+
+    def _filtered(self, raw: msgspec.Raw) -> str | None:
+        try:
+            event: Any = msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            return None
+        kept = self.filter.event(event)
+        if kept is None:
+            return None
+        return msgspec.json.encode({"v": 1, "t": "stream", "e": kept}).decode("utf-8")
+
+
 async def _handle_customer_message(
-    live: LiveSessions, session: Session, message: protocol.CustomerMessage, frame: str
+    live: LiveSessions,
+    session: Session,
+    message: protocol.CustomerMessage,
+    frame: str,
+    stream: CustomerStream,
 ) -> None:
     match message:
-        case protocol.Stream() | protocol.Pointer():
+        case protocol.Stream():
+            filtered = await stream.frame(message, frame)
+            if filtered is not None:
+                await live.customer_frame(session.id, filtered)
+        case protocol.Pointer():
             await live.customer_frame(session.id, frame)
         case protocol.WriteAnswer(accepted=accepted):
             await live.answer_write_mode(session.id, accepted)
@@ -87,6 +144,7 @@ async def customer_socket(socket: WebSocket) -> None:
     peer = WebSocketPeer(socket)
     live = services.live
     session: Session | None = None
+    stream: CustomerStream | None = None
     try:
         async for frame in text_frames(socket):
             message = protocol.decode_customer(frame)
@@ -99,6 +157,7 @@ async def customer_socket(socket: WebSocket) -> None:
                     session = await _resume(live, site.name, message, peer)
                     if session is None:
                         return
+                stream = CustomerStream(services, session)
                 started = protocol.SessionStarted(
                     v=1, session=describe(session), resume=session.resume_token
                 )
@@ -106,10 +165,10 @@ async def customer_socket(socket: WebSocket) -> None:
                 rules = (await services.restrictions.get(site.name)).to_wire()
                 await peer.send(protocol.restrictions(rules))
                 continue
-            if session is None:
+            if session is None or stream is None:
                 raise protocol.BadMessage("Start a session first.")
             try:
-                await _handle_customer_message(live, session, message, frame)
+                await _handle_customer_message(live, session, message, frame, stream)
             except Refusal as refusal:
                 await peer.send(protocol.error(refusal.code, refusal.text))
     except protocol.BadMessage as problem:

@@ -8,14 +8,20 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The console and its mirror load nothing from anywhere but cobrowse itself (S7, §8).
-# 'unsafe-inline' styles are needed by the rebuilt page (style attributes and
-# <style> elements of the customer's page); scripts never run there.
+# The mirror is rrweb's about:blank iframe, which inherits this policy; the server's
+# stream filter has already turned every resource reference into a /resources/ link
+# ('self') or about:invalid, so this is the second line. 'unsafe-inline' styles are
+# needed by the rebuilt page (style attributes and <style> elements of the
+# customer's page); scripts never run there. data: stays for images and fonts only:
+# pages inline small images and icon fonts as data: URLs, which load nothing from
+# the network (the filter lets through no other data: URL). No blob:: the replayer
+# makes none.
 CONSOLE_CSP = "; ".join(
     (
         "default-src 'none'",
         "script-src 'self'",
         "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
+        "img-src 'self' data:",
         "font-src 'self' data:",
         "media-src 'self'",
         "connect-src 'self'",
