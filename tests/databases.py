@@ -74,6 +74,16 @@ async def postgres_database() -> AsyncIterator[Database]:
     finally:
         await db.close()
         async with admin.begin() as connection:
+            # A task cancelled mid-transaction (a worker stopped by its test) can leave
+            # a connection checked out and idle in its transaction, holding locks that
+            # would make DROP SCHEMA wait forever: end such connections first.
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :schema AND pid <> pg_backend_pid()"
+                ),
+                {"schema": schema},
+            )
             await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
 
@@ -86,6 +96,8 @@ def _search_path(schema: str) -> Callable[[object, object], None]:
         dbapi_connection.autocommit = True  # type: ignore[attr-defined]
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
         cursor.execute(f'SET SESSION search_path = "{schema}"')
+        # Named after the schema, so the clean-up can find connections left behind.
+        cursor.execute(f"SET SESSION application_name = '{schema}'")
         cursor.close()
         dbapi_connection.autocommit = autocommit  # type: ignore[attr-defined]
 

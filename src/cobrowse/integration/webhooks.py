@@ -38,6 +38,8 @@ from cobrowse.store.webhooks import SUBSCRIPTION_DELETED, ClaimedDelivery, Webho
 log = logging.getLogger("cobrowse.webhooks")
 
 MAX_CONCURRENT_ATTEMPTS = 8
+RELEASE_SECONDS = 5.0
+"""How long a stopping worker tries to give its leases back."""
 """Attempts one node has in flight at once; a slow receiver holds up at most these."""
 LEASE_MARGIN_SECONDS = 30.0
 """How much longer than the request timeout a lease lasts, so that a lease never runs
@@ -152,7 +154,11 @@ class WebhookDeliveryWorker:
                 task.cancel()
             await asyncio.gather(*abandoned, return_exceptions=True)
             try:
-                await self._store.release(list(abandoned.values()))
+                # Bounded: a stopping node must not wait on a database that is slow or
+                # holds the rows locked; the leases run out on their own anyway.
+                await asyncio.wait_for(
+                    self._store.release(list(abandoned.values())), RELEASE_SECONDS
+                )
             except Exception:
                 log.warning("webhook leases not given back; they run out on their own")
             await client.aclose()
