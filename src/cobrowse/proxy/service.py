@@ -63,6 +63,7 @@ class ResourceProxy:
         self._default_cache_seconds = default_cache_seconds
         self._clock = clock
         self._known: dict[str, tuple[float, ResourcePolicy | None]] = {}
+        self._refreshing: dict[str, asyncio.Task[ResourcePolicy | None]] = {}
 
     async def load(self, site: str, url: str) -> Loaded:
         """The resource at ``url`` for a session of ``site``; ResourceRefused when
@@ -119,13 +120,36 @@ class ResourceProxy:
         return Loaded(resource, policy)
 
     async def policy(self, site: str) -> ResourcePolicy | None:
-        now = time.monotonic()
+        """The site's rules, at most POLICY_SECONDS old.
+
+        Every stream frame asks, so this must not query per call: a known policy is
+        answered at once, and when it is due for a refresh one task reads it again
+        while the callers keep the one they have (stale for at most one query).
+        Without that, every live session of a site queried the database at the same
+        moment each time the entry expired (1,000 queries at once at 1,000 sessions).
+        """
         known = self._known.get(site)
-        if known is not None and now - known[0] < POLICY_SECONDS:
+        if known is not None and time.monotonic() - known[0] < POLICY_SECONDS:
             return known[1]
+        reading = self._refreshing.get(site)
+        if reading is None:
+            reading = asyncio.create_task(self._read_policy(site))
+            self._refreshing[site] = reading
+            reading.add_done_callback(lambda done: self._read(site, done))
+        if known is not None:
+            return known[1]
+        return await asyncio.shield(reading)
+
+    async def _read_policy(self, site: str) -> ResourcePolicy | None:
         policy = await self._policies(site)
-        self._known[site] = (now, policy)
+        self._known[site] = (time.monotonic(), policy)
         return policy
+
+    def _read(self, site: str, done: asyncio.Task[ResourcePolicy | None]) -> None:
+        self._refreshing.pop(site, None)
+        if not done.cancelled() and done.exception() is not None:
+            # Keep the rules known so far; the next frame tries again.
+            log.warning("could not read a site's resource rules", exc_info=done.exception())
 
     def now(self) -> float:
         """The clock expiries are measured on (wall-clock seconds)."""
