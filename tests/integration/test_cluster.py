@@ -13,6 +13,7 @@ import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -84,12 +85,21 @@ async def resume(customer: ClientConnection, session_id: str, token: str) -> dic
     return session
 
 
-async def receive_until(socket: ClientConnection, kind: str) -> dict[str, object]:
+CROSS_NODE_SECONDS = 20
+"""How long a frame may take between nodes here. Generous: what crosses nodes while
+one is stopping (its clean-up, then Redis, then the other node) can take seconds on
+a loaded 2-core machine; a frame that never arrives still fails the test."""
+
+
+async def receive_until(socket: ClientConnection, kind: str) -> dict[str, Any]:
     """The next frame of ``kind``, skipping others (snapshot requests and the like)."""
-    while True:
-        frame = await receive(socket)
-        if frame["t"] == kind:
-            return frame
+    async with asyncio.timeout(CROSS_NODE_SECONDS):
+        while True:
+            frame = await socket.recv()
+            assert isinstance(frame, str), "the server sends text frames"
+            parsed: dict[str, Any] = json.loads(frame)
+            if parsed["t"] == kind:
+                return parsed
 
 
 async def test_customer_on_one_node_and_agent_on_another_co_browse(nodes: Cluster) -> None:
