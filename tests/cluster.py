@@ -25,7 +25,7 @@ import pytest
 import redis
 
 from tests.databases import START_POSTGRES, postgres_url
-from tests.support import AGENT_PASSWORD, free_port, run_async
+from tests.support import AGENT_PASSWORD, free_port, run_async, sign_in_cookie
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SITE_ORIGIN = "http://shop.cluster.test"
@@ -168,14 +168,7 @@ class Cluster:
     def sign_in(self, node: Node, username: str, console: str = "/agent") -> str:
         """The user's cookie for a console (valid on every node: sign-ins live in the
         shared store)."""
-        response = httpx.post(
-            f"{node.url}{console}/sign-in",
-            data={"username": username, "password": AGENT_PASSWORD},
-            headers={"Origin": node.url},
-            follow_redirects=False,
-        )
-        assert response.status_code == 303, response.text
-        return response.headers["set-cookie"].split(";", 1)[0]
+        return sign_in_cookie(node, username, console=console)
 
     def redis_keys(self) -> list[str]:
         client = redis.Redis.from_url(self.redis_url)

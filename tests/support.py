@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import uvicorn
@@ -214,8 +214,18 @@ def deploy(data_dir: Path, sites: dict[str, Path], **settings_overrides: object)
     return Deployment(settings, services, url, site_urls, threads)
 
 
+class Server(Protocol):
+    """A running cobrowse server as the tests reach it: a Deployment, or a cluster node."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def ws_url(self) -> str: ...
+
+
 def sign_in_cookie(
-    deployment: Deployment, username: str, password: str = AGENT_PASSWORD, console: str = "/agent"
+    server: Server, username: str, password: str = AGENT_PASSWORD, console: str = "/agent"
 ) -> str:
     """Sign in over HTTP like a console's form does (the agent console unless told
     otherwise); returns the Cookie header value.
@@ -224,9 +234,9 @@ def sign_in_cookie(
     http: read it from Set-Cookie instead.
     """
     response = httpx.post(
-        f"{deployment.url}{console}/sign-in",
+        f"{server.url}{console}/sign-in",
         data={"username": username, "password": password},
-        headers={"Origin": deployment.url},
+        headers={"Origin": server.url},
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text

@@ -12,7 +12,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from cobrowse.demo.website import SAMPLE_SITE
 from cobrowse.store.db import Database
 from tests.databases import postgres_database, sqlite_database
-from tests.support import Deployment, deploy, sign_in_cookie
+from tests.support import Deployment, Server, deploy, sign_in_cookie
 
 _agent_numbers = itertools.count(1)
 _api_key_numbers = itertools.count(1)
@@ -49,14 +49,15 @@ def api_key(deployment: Deployment) -> str:
     return deployment.add_api_key(f"key-{next(_api_key_numbers)}")
 
 
-def customer_socket(deployment: Deployment, origin: str) -> connect:
-    return connect(f"{deployment.ws_url}/ws/customer", origin=origin, proxy=None)  # type: ignore[arg-type]
+def customer_socket(server: Server, origin: str) -> connect:
+    return connect(f"{server.ws_url}/ws/customer", origin=origin, proxy=None)  # type: ignore[arg-type]
 
 
-def agent_socket(deployment: Deployment, cookie: str) -> connect:
+def agent_socket(server: Server, cookie: str) -> connect:
+    """The console's socket, from a page of the server itself (its origin check)."""
     return connect(
-        f"{deployment.ws_url}/ws/agent",
-        origin=deployment.url,  # type: ignore[arg-type]
+        f"{server.ws_url}/ws/agent",
+        origin=server.url,  # type: ignore[arg-type]
         additional_headers={"Cookie": cookie},
         proxy=None,
     )

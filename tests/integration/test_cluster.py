@@ -19,11 +19,12 @@ import asyncpg
 import httpx
 import pytest
 import redis
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from cobrowse.core import protocol
 from tests.cluster import SITE_ORIGIN, Cluster, Node, cluster
+from tests.integration.conftest import agent_socket, customer_socket
 from tests.integration.test_sockets import closed_with, hello, receive, receive_raw
 
 pytestmark = pytest.mark.timeout(180)
@@ -45,19 +46,6 @@ _agents = iter(range(1, 1000))
 def fresh_agent(nodes: Cluster, node: Node) -> str:
     """A new agent's cookie, signed in through ``node``."""
     return nodes.sign_in(node, nodes.add_agent(f"cluster-agent-{next(_agents)}"))
-
-
-def customer_on(node: Node) -> connect:
-    return connect(f"{node.ws_url}/ws/customer", origin=SITE_ORIGIN, proxy=None)  # type: ignore[arg-type]
-
-
-def console_on(node: Node, cookie: str) -> connect:
-    return connect(
-        f"{node.ws_url}/ws/agent",
-        origin=node.url,  # type: ignore[arg-type]
-        additional_headers={"Cookie": cookie},
-        proxy=None,
-    )
 
 
 async def start(customer: ClientConnection) -> tuple[str, str]:
@@ -105,7 +93,10 @@ async def receive_until(socket: ClientConnection, kind: str) -> dict[str, Any]:
 async def test_customer_on_one_node_and_agent_on_another_co_browse(nodes: Cluster) -> None:
     node_a, node_b = nodes.nodes
     cookie = fresh_agent(nodes, node_b)
-    async with customer_on(node_a) as customer, console_on(node_b, cookie) as agent:
+    async with (
+        customer_socket(node_a, SITE_ORIGIN) as customer,
+        agent_socket(node_b, cookie) as agent,
+    ):
         await hello(agent)
         session_id, _ = await start(customer)
         await join(agent, customer, session_id)
@@ -136,10 +127,10 @@ async def test_one_agent_per_session_and_one_session_per_agent_across_nodes(
     node_a, node_b = nodes.nodes
     first, second = fresh_agent(nodes, node_a), fresh_agent(nodes, node_b)
     async with (
-        customer_on(node_a) as customer_x,
-        customer_on(node_b) as customer_y,
-        console_on(node_a, first) as agent_first,
-        console_on(node_b, second) as agent_second,
+        customer_socket(node_a, SITE_ORIGIN) as customer_x,
+        customer_socket(node_b, SITE_ORIGIN) as customer_y,
+        agent_socket(node_a, first) as agent_first,
+        agent_socket(node_b, second) as agent_second,
     ):
         await hello(agent_first)
         await hello(agent_second)
@@ -154,7 +145,7 @@ async def test_one_agent_per_session_and_one_session_per_agent_across_nodes(
         # The first agent opens a console on the other node: that one takes over
         # (the old one is closed, the session is not ended) and the agent is still
         # in session x there, so it cannot join y.
-        async with console_on(node_b, first) as agent_again:
+        async with agent_socket(node_b, first) as agent_again:
             greeting = await hello(agent_again)
             assert greeting["session"]["id"] == x
             assert await closed_with(agent_first) == (
@@ -176,12 +167,12 @@ async def test_failed_joins_are_counted_across_the_cluster(nodes: Cluster) -> No
     node_a, node_b = nodes.nodes
     cookie = fresh_agent(nodes, node_a)
     unknown = json.dumps({"v": 1, "t": "join", "id": "100000001"})
-    async with console_on(node_a, cookie) as agent:
+    async with agent_socket(node_a, cookie) as agent:
         await hello(agent)
         for _ in range(2):
             await agent.send(unknown)
             assert (await receive(agent))["code"] == "no_such_session"
-    async with console_on(node_b, cookie) as agent:
+    async with agent_socket(node_b, cookie) as agent:
         await hello(agent)
         await agent.send(unknown)
         assert (await receive(agent))["code"] == "no_such_session"
@@ -195,9 +186,9 @@ async def test_customer_goes_on_through_another_node_when_its_node_dies(
     with cluster(tmp_path, customer_grace_seconds="20") as running:
         node_a, node_b = running.nodes
         cookie = fresh_agent(running, node_b)
-        async with console_on(node_b, cookie) as agent:
+        async with agent_socket(node_b, cookie) as agent:
             await hello(agent)
-            customer = await customer_on(node_a)
+            customer = await customer_socket(node_a, SITE_ORIGIN)
             session_id, token = await start(customer)
             await join(agent, customer, session_id)
 
@@ -205,7 +196,7 @@ async def test_customer_goes_on_through_another_node_when_its_node_dies(
             with pytest.raises(ConnectionClosed):  # the connection is gone with the node
                 await asyncio.wait_for(customer.recv(), 5)
 
-            async with customer_on(node_b) as moved:
+            async with customer_socket(node_b, SITE_ORIGIN) as moved:
                 session = await resume(moved, session_id, token)
                 assert session == {"id": session_id, "state": "active", "mode": "pointer"}
                 await moved.send('{"v":1,"t":"pointer","x":7,"y":8}')
@@ -230,9 +221,9 @@ async def test_a_stopped_node_tells_its_clients_to_reconnect_and_ends_nothing(
     with cluster(tmp_path, customer_grace_seconds="20") as running:
         node_a, node_b = running.nodes
         cookie = fresh_agent(running, node_b)
-        async with console_on(node_b, cookie) as agent:
+        async with agent_socket(node_b, cookie) as agent:
             await hello(agent)
-            customer = await customer_on(node_a)
+            customer = await customer_socket(node_a, SITE_ORIGIN)
             session_id, token = await start(customer)
             await join(agent, customer, session_id)
 
@@ -243,7 +234,7 @@ async def test_a_stopped_node_tells_its_clients_to_reconnect_and_ends_nothing(
             # uvicorn finishes its shutdown, then re-raises SIGTERM as servers should.
             assert await stopping in (0, -signal.SIGTERM)
 
-            async with customer_on(node_b) as moved:
+            async with customer_socket(node_b, SITE_ORIGIN) as moved:
                 await resume(moved, session_id, token)
                 assert await receive_until(agent, "customer_back") == {
                     "v": 1,
@@ -259,7 +250,7 @@ async def test_each_timeout_ends_its_session_exactly_once(tmp_path: Path) -> Non
         sessions = []
         customers = []
         for node in (node_a, node_b, node_a, node_b):
-            customer = await customer_on(node)
+            customer = await customer_socket(node, SITE_ORIGIN)
             customers.append(customer)
             sessions.append((await start(customer))[0])
         for customer in customers:
@@ -294,7 +285,10 @@ async def test_page_content_passes_through_redis_but_is_never_stored(nodes: Clus
     node_a, node_b = nodes.nodes
     cookie = fresh_agent(nodes, node_b)
     canary = "CANARY-page-content-4242"
-    async with customer_on(node_a) as customer, console_on(node_b, cookie) as agent:
+    async with (
+        customer_socket(node_a, SITE_ORIGIN) as customer,
+        agent_socket(node_b, cookie) as agent,
+    ):
         await hello(agent)
         session_id, _ = await start(customer)
         await join(agent, customer, session_id)
@@ -327,7 +321,10 @@ async def test_an_admin_on_one_node_sees_and_ends_sessions_served_by_another(
     node_a, node_b = nodes.nodes
     admin = nodes.sign_in(node_a, nodes.add_agent("cluster-admin", role="admin"), "/admin")
     cookie = fresh_agent(nodes, node_b)
-    async with customer_on(node_b) as customer, console_on(node_b, cookie) as agent:
+    async with (
+        customer_socket(node_b, SITE_ORIGIN) as customer,
+        agent_socket(node_b, cookie) as agent,
+    ):
         await hello(agent)
         session_id, _ = await start(customer)
         await join(agent, customer, session_id)
