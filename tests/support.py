@@ -148,6 +148,18 @@ class Deployment:
         run_async(add)
         return name
 
+    def add_phone(self, site: str, number: str, label: str | None = None) -> None:
+        """Give the site a support phone number for its CallUs widget."""
+
+        async def add() -> None:
+            db = Database(self.settings.database_url)
+            try:
+                await SiteStore(db).change_phones(site, [number], label=label)
+            finally:
+                await db.close()
+
+        run_async(add)
+
     def add_api_key(self, name: str) -> str:
         """A new integration API key; returns the key itself."""
         created: list[str] = []

@@ -268,6 +268,71 @@ def sites_resources(
         click.echo(_UNSAFE_SWITCH_WARNING.format(name=site.name), err=True)
 
 
+@sites.command("phones")
+@click.argument("name")
+@click.option(
+    "--add",
+    "adding",
+    multiple=True,
+    metavar="NUMBER",
+    help='A support number the CallUs widget shows, like "+1 555 0100": digits, spaces, '
+    "dashes and parentheses, with an optional + in front (repeatable).",
+)
+@click.option(
+    "--label",
+    default=None,
+    help='What the numbers added are for, like "Support" (shown next to them).',
+)
+@click.option(
+    "--remove",
+    "removing",
+    multiple=True,
+    metavar="NUMBER",
+    help="No longer show NUMBER (repeatable).",
+)
+@config_option
+def sites_phones(
+    name: str,
+    adding: tuple[str, ...],
+    label: str | None,
+    removing: tuple[str, ...],
+    config_file: Path | None,
+) -> None:
+    """Show, or change, the support phone numbers of a site's CallUs widget."""
+    settings = _settings(config_file)
+
+    async def change(db: Database) -> SiteRecord:
+        store = SiteStore(db)
+        if not (adding or removing or label is not None):
+            found = await store.site(name)
+            if found is None:
+                raise UnknownSite(name)
+            return found
+        site = await store.change_phones(name, adding, removing, label)
+        await AuditLog(db).record(
+            "site_phones_changed",
+            "cli",
+            site=name,
+            added=", ".join(adding) or None,
+            removed=", ".join(removing) or None,
+        )
+        return site
+
+    try:
+        site = _with_database(settings, change)
+    except UnknownSite as exc:
+        raise click.ClickException(f"{exc} (cobrowse sites add registers one)") from None
+    except SiteError as exc:
+        raise click.ClickException(str(exc)) from None
+    lines = [f"site {site.name}: support phone numbers"]
+    lines += [
+        f"  {phone.number}" + (f" ({phone.label})" if phone.label else "") for phone in site.phones
+    ]
+    if not site.phones:
+        lines.append("  none")
+    click.echo("\n".join(lines))
+
+
 def _private_addresses_line(site: SiteRecord) -> str:
     if site.allow_private_addresses:
         return "  private addresses: ALLOWED (unsafe: only for a demo or tests on this machine)"

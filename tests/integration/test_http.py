@@ -96,7 +96,7 @@ def test_site_check_answers_registered_and_unregistered_origins(
 ) -> None:
     known = httpx.get(f"{deployment.url}/customer/config", headers={"Origin": site_origin})
     assert known.status_code == 200
-    assert known.json() == {"site": "shop"}
+    assert known.json() == {"site": "shop", "phones": []}
     assert known.headers["access-control-allow-origin"] == site_origin
 
     unknown = httpx.get(
@@ -105,6 +105,27 @@ def test_site_check_answers_registered_and_unregistered_origins(
     assert unknown.status_code == 403
     assert unknown.json()["error"] == "origin_not_registered"
     assert "https://evil.example" in unknown.json()["text"]
+
+
+def test_site_check_gives_the_site_phone_numbers_for_the_callus_widget(
+    deployment: Deployment, site_origin: str
+) -> None:
+    deployment.add_site("callcentre", ["https://calls.example"])
+    deployment.add_phone("callcentre", "+1 (555) 010-0100", "Support")
+    deployment.add_phone("callcentre", "0800 123 456")
+    config = httpx.get(
+        f"{deployment.url}/customer/config", headers={"Origin": "https://calls.example"}
+    )
+    assert config.status_code == 200
+    assert config.json() == {
+        "site": "callcentre",
+        "phones": [
+            {"number": "+1 (555) 010-0100", "label": "Support", "tel": "+15550100100"},
+            {"number": "0800 123 456", "label": None, "tel": "0800123456"},
+        ],
+    }
+    other = httpx.get(f"{deployment.url}/customer/config", headers={"Origin": site_origin})
+    assert other.json()["phones"] == [], "numbers belong to their own site only"
 
 
 def test_sign_in_stores_only_a_digest_of_the_cookie_token(deployment: Deployment) -> None:

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -52,6 +62,21 @@ class SiteResourceHost(Base):
         ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
     )
     host: Mapped[str] = mapped_column(String(300), primary_key=True)
+
+
+class SitePhone(Base):
+    """A support phone number the site's CallUs widget shows, in the order added."""
+
+    __tablename__ = "site_phones"
+    __table_args__ = (UniqueConstraint("site_id", "tel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    number: Mapped[str] = mapped_column(String(32))
+    """As people read it (core.phones)."""
+    tel: Mapped[str] = mapped_column(String(16))
+    """Its dialable form: two spellings of the same digits are one number."""
+    label: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class AgentLogin(Base):

@@ -1,5 +1,6 @@
-"""Websites allowed to embed the customer script, each with its allowed origins, and
-the hosts its page resources may be fetched from by the resource proxy."""
+"""Websites allowed to embed the customer script, each with its allowed origins, the
+hosts its page resources may be fetched from by the resource proxy, and the support
+phone numbers its CallUs widget shows."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cobrowse.core.origins import normalize_origin
+from cobrowse.core.phones import PhoneNumber, check_phone_label, check_phone_number, dial_form
 from cobrowse.core.resource_hosts import HostPattern, ResourcePolicy
 from cobrowse.store.db import Database
-from cobrowse.store.models import Site, SiteOrigin, SiteResourceHost
+from cobrowse.store.models import Site, SiteOrigin, SitePhone, SiteResourceHost
 
 SITE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -40,6 +42,8 @@ class SiteRecord:
     """Hosts the resource proxy may fetch from besides the origins (HostPattern form)."""
     allow_private_addresses: bool = False
     """UNSAFE outside a demo or tests (see ResourcePolicy)."""
+    phones: tuple[PhoneNumber, ...] = ()
+    """Support numbers for the CallUs widget, in the order they were added."""
 
     @property
     def resource_policy(self) -> ResourcePolicy:
@@ -109,6 +113,55 @@ class SiteStore:
             await tx.flush()
             return await self._record(tx, site)
 
+    async def change_phones(
+        self,
+        name: str,
+        add: Sequence[str] = (),
+        remove: Sequence[str] = (),
+        label: str | None = None,
+    ) -> SiteRecord:
+        """Add support phone numbers (each with ``label`` when given) and remove others.
+
+        Adding a number the site has (the same digits, however spelled) changes its
+        spelling and label. Removing one it does not have raises SiteError, so a typo
+        is not silently ignored; so does an unknown site (UnknownSite).
+        """
+        try:
+            adding = [check_phone_number(number) for number in add]
+            removing = [check_phone_number(number) for number in remove]
+            checked_label = check_phone_label(label) if label is not None else None
+        except ValueError as exc:
+            raise SiteError(str(exc)) from None
+        if checked_label is not None and not adding:
+            raise SiteError("--label names the numbers being added: give it with --add")
+        both = {dial_form(number) for number in adding} & {dial_form(n) for n in removing}
+        if both:
+            raise SiteError(f"phone number {sorted(both)[0]} is both added and removed")
+        async with self._db.sessions.begin() as tx:
+            site = await tx.scalar(select(Site).where(Site.name == name))
+            if site is None:
+                raise UnknownSite(name)
+            present = {
+                phone.tel: phone
+                for phone in await tx.scalars(select(SitePhone).where(SitePhone.site_id == site.id))
+            }
+            for number in removing:
+                phone = present.pop(dial_form(number), None)
+                if phone is None:
+                    raise SiteError(f"site {site.name} has no phone number {number}")
+                await tx.delete(phone)
+            for number in adding:
+                tel = dial_form(number)
+                phone = present.get(tel)
+                if phone is None:
+                    phone = SitePhone(site_id=site.id, number=number, tel=tel)
+                    tx.add(phone)
+                    present[tel] = phone
+                phone.number = number
+                phone.label = checked_label
+            await tx.flush()
+            return await self._record(tx, site)
+
     async def site(self, name: str) -> SiteRecord | None:
         """The site with this name, or None."""
         async with self._db.sessions() as tx:
@@ -172,12 +225,16 @@ class SiteStore:
         hosts = await tx.scalars(
             select(SiteResourceHost.host).where(SiteResourceHost.site_id == site.id)
         )
+        phones = await tx.scalars(
+            select(SitePhone).where(SitePhone.site_id == site.id).order_by(SitePhone.id)
+        )
         return SiteRecord(
             id=site.id,
             name=site.name,
             origins=tuple(sorted(origins)),
             resource_hosts=tuple(sorted(hosts)),
             allow_private_addresses=site.allow_private_addresses,
+            phones=tuple(PhoneNumber(phone.number, phone.label) for phone in phones),
         )
 
 

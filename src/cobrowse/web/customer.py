@@ -31,7 +31,8 @@ async def customer_script(request: Request) -> Response:
 
 
 async def customer_config(request: Request) -> Response:
-    """Tell the script whether its page's origin is a registered site.
+    """Tell the script whether its page's origin is a registered site, and give it
+    what its widgets show: the site's support phone numbers (CallUs).
 
     The answer carries CORS headers even when it is a refusal, so the script can
     print the reason instead of a bare network error.
@@ -49,7 +50,10 @@ async def customer_config(request: Request) -> Response:
             status_code=403,
             headers=cors,
         )
-    return JSONResponse({"site": site.name}, headers=cors)
+    phones = [
+        {"number": phone.number, "label": phone.label, "tel": phone.tel} for phone in site.phones
+    ]
+    return JSONResponse({"site": site.name, "phones": phones}, headers=cors)
 
 
 FILTER_IN_THREAD_BYTES = 32_768
