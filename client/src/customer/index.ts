@@ -20,6 +20,8 @@ import { settingsFor, type SiteRestrictions } from "./restrictions";
 import { RestrictionPolicy } from "./policy";
 import { Emitter, type Handler } from "./events";
 import { CustomerUI } from "./ui";
+import { supportPhones } from "./callus";
+import { widgetsFrom } from "./widgets";
 
 interface EndedPayload {
   reason: string;
@@ -88,14 +90,13 @@ class CobrowseClient {
       (id) => this.capture.nodeById(id),
       (refusal) => this.send({ v: 1, t: "refused", code: refusal.code, text: refusal.text }),
     );
-    const withWidget = script?.dataset.ui !== "none";
     this.ui = new CustomerUI(
       {
         start: () => void this.start().catch(() => undefined),
         exit: () => this.exit(),
         pointerMode: () => this.pointerMode(),
       },
-      withWidget,
+      widgetsFrom(script?.dataset),
     );
     this.markers = new MaskMarkers(this.ui.overlayLayer, this.policy);
     this.beacon = new SessionBeacon(`cobrowse:live:${this.server.origin}`, (elsewhere) => {
@@ -182,6 +183,14 @@ class CobrowseClient {
     if (!response.ok) {
       throw new Error(`the co-browse server answered ${response.status}; co-browse is off on this page.`);
     }
+    let config: unknown = null;
+    try {
+      config = await response.json();
+    } catch {
+      // an old server's answer without a body: no widget configuration
+    }
+    if (config && typeof config === "object" && "phones" in config) this.ui.setPhones(supportPhones(config.phones));
+    else this.ui.setPhones([]);
   }
 
   /**

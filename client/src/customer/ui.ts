@@ -1,9 +1,12 @@
 // What cobrowse draws on the customer's page: the agent's pointer and click
-// ripples (always), and the built-in widget (unless data-ui="none"). It all lives
+// ripples (always), and the built-in widgets chosen by data-widgets (none with
+// data-ui="none"; see widgets.ts). It all lives
 // in one shadow root on a zero-size host, so the site's CSS cannot reach it and
 // the recorder (which blocks the host) sends nothing of it.
 
 import type { SessionInfo } from "../shared/protocol";
+import { CALLUS_STYLE, CallUs, type SupportPhone } from "./callus";
+import type { WidgetName } from "./widgets";
 
 const STYLE = `
 :host { all: initial; }
@@ -43,8 +46,9 @@ const STYLE = `
 .notice { background: #fff; border-radius: 14px; padding: 12px 14px; box-shadow: 0 6px 24px rgba(0,0,0,.22);
   max-width: 320px; }
 .notice button { margin-left: 8px; background: none; border: 0; color: #7b2ff7; cursor: pointer; font: inherit; }
+.ready { display: flex; flex-direction: column; align-items: flex-end; gap: 10px; }
 [hidden] { display: none !important; }
-`;
+${CALLUS_STYLE}`;
 
 const ARROW = `<svg width="22" height="22" viewBox="0 0 22 22" aria-hidden="true">
 <path d="M2 1 L2 18 L7 13.5 L10.5 21 L13.5 19.7 L10 12.3 L17 12.3 Z" fill="#7b2ff7" stroke="#fff" stroke-width="1.5"/></svg>`;
@@ -63,6 +67,8 @@ export class CustomerUI {
   private readonly layer: HTMLElement;
   private readonly pointer: HTMLElement;
   private readonly widget: HTMLElement | null;
+  private readonly launcher: boolean;
+  private readonly callUs: CallUs | null;
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** The full-page layer (no pointer events) where pointers and markers are drawn. */
@@ -70,7 +76,12 @@ export class CustomerUI {
     return this.layer;
   }
 
-  constructor(private readonly actions: UIActions, withWidget: boolean) {
+  constructor(
+    private readonly actions: UIActions,
+    widgets: ReadonlySet<WidgetName>,
+  ) {
+    this.launcher = widgets.has("cobrowse");
+    this.callUs = widgets.has("callus") ? new CallUs(() => this.actions.start()) : null;
     const host = document.createElement("cobrowse-ui");
     host.setAttribute("data-cobrowse-ui", "");
     host.style.cssText = "position:fixed;top:0;left:0;width:0;height:0;overflow:visible;z-index:2147483647;";
@@ -82,7 +93,7 @@ export class CustomerUI {
     this.pointer.innerHTML = `${ARROW}<span>Agent</span>`;
     this.layer.appendChild(this.pointer);
     root.append(style, this.layer);
-    this.widget = withWidget ? el("div", "widget") : null;
+    this.widget = widgets.size > 0 ? el("div", "widget") : null;
     if (this.widget) {
       this.widget.setAttribute("role", "region");
       this.widget.setAttribute("aria-label", "Co-browse");
@@ -91,16 +102,26 @@ export class CustomerUI {
     (document.body ?? document.documentElement).appendChild(host);
   }
 
+  /** What the site configured for the widgets (the CallUs phone numbers). */
+  setPhones(phones: SupportPhone[]): void {
+    this.callUs?.setPhones(phones);
+  }
+
   /** Ready to start; `elsewhere` is the ID of a session live in another tab, if any. */
   showReady(elsewhere: string | null = null): void {
     if (!this.widget) return;
-    const button = el("button", "launch");
-    button.type = "button";
-    button.textContent = "Co-browse";
-    button.title = "Let the support agent you are talking to see this page";
-    button.addEventListener("click", () => this.actions.start());
     if (!elsewhere) {
-      this.replaceWidget(button);
+      const ready = el("div", "ready");
+      if (this.callUs) ready.appendChild(this.callUs.card());
+      if (this.launcher) {
+        const button = el("button", "launch");
+        button.type = "button";
+        button.textContent = "Co-browse";
+        button.title = "Let the support agent you are talking to see this page";
+        button.addEventListener("click", () => this.actions.start());
+        ready.appendChild(button);
+      }
+      this.replaceWidget(ready);
       return;
     }
     const notice = el("div", "notice");
@@ -142,7 +163,7 @@ export class CustomerUI {
     exit.setAttribute("aria-label", "Exit co-browse session");
     exit.addEventListener("click", () => this.actions.exit());
     panel.append(text, exit);
-    this.replaceWidget(panel);
+    this.replaceWidget(this.callUs ? this.callUs.dialog(panel) : panel);
   }
 
   /** Ask the customer whether the agent may act on the page (M2). */
