@@ -183,3 +183,70 @@ async def test_without_the_requirement_an_agent_with_no_call_joins_unbound(
     binding = InteractionBinding(InteractionStore(database), required=False)
     session = Session(id="123456789", site_id="shop", created_at=0.0)
     assert await binding.for_join("nobody", session) is None
+
+
+# The console's own calls (/agent/api) -------------------------------------------------
+
+
+@pytest.fixture
+async def console(deployment: Deployment, agent_name: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The console page's fetches: the agent's cookie, from the server's own origin."""
+    headers = {"Cookie": sign_in_cookie(deployment, agent_name), "Origin": deployment.url}
+    async with httpx.AsyncClient(base_url=f"{deployment.url}/agent/api", headers=headers) as client:
+        yield client
+
+
+async def test_an_agent_registers_a_call_joins_on_it_and_ends_it_in_the_console(
+    deployment: Deployment, site_origin: str, agent_name: str, console: httpx.AsyncClient
+) -> None:
+    assert (await console.get("/interactions")).json() == {"interactions": []}
+    registered = await console.post("/calls", json={"customer_reference": "CRM-1"})
+    assert registered.status_code == 201, registered.text
+    call = registered.json()
+    assert (call["kind"], call["customer_reference"]) == ("voice", "CRM-1")
+    listed = (await console.get("/interactions")).json()["interactions"]
+    assert [item["id"] for item in listed] == [call["id"]]
+
+    cookie = console.headers["Cookie"]
+    async with (
+        customer_socket(deployment, site_origin) as customer,
+        agent_socket(deployment, cookie) as agent,
+    ):
+        await hello(agent)
+        session_id = await start(customer)
+        await join(agent, customer, session_id)
+        ended = await console.post(f"/interactions/{call['id']}/end")
+        assert ended.json() == {"id": call["id"], "already_ended": False}
+        told = await receive(agent)
+        assert (told["t"], told["reason"]) == ("ended", "interaction_ended")
+        assert await receive(customer) == told
+    assert (await console.get("/interactions")).json() == {"interactions": []}
+    again = await console.post(f"/interactions/{call['id']}/end")
+    assert again.json() == {"id": call["id"], "already_ended": True}
+
+    stored = await deployment.services.interactions.get(call["id"])
+    assert stored.ended_by == f"agent:{agent_name}"
+
+
+async def test_an_agent_cannot_end_another_agents_call(
+    deployment: Deployment, console: httpx.AsyncClient, api: httpx.AsyncClient
+) -> None:
+    other = deployment.add_agent(f"binding-agent-{next(_numbers)}")
+    theirs = await created(api, "voice", other)
+    refused = await console.post(f"/interactions/{theirs}/end")
+    assert refused.status_code == 404
+    assert refused.json()["error"] == "unknown_interaction"
+    assert (await deployment.services.interactions.get(theirs)).state.value == "open"
+
+
+async def test_calls_are_registered_from_the_console_page_only(
+    deployment: Deployment, console: httpx.AsyncClient
+) -> None:
+    forged = await console.post("/calls", json={}, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert forged.json()["error"] == "cross_site"
+    too_long = await console.post("/calls", json={"customer_reference": "x" * 201})
+    assert too_long.status_code == 422
+    async with httpx.AsyncClient(base_url=f"{deployment.url}/agent/api") as anonymous:
+        assert (await anonymous.get("/interactions")).status_code == 401
+    assert (await console.get("/interactions")).json() == {"interactions": []}

@@ -10,6 +10,7 @@ import {
   type ToAgent,
 } from "../shared/protocol";
 import { byId } from "../shared/dom";
+import { CallsPanel } from "./calls";
 import { MirrorView } from "./view";
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
@@ -65,6 +66,7 @@ class Console {
       this.send({ v: 1, t: "join", id: typed });
     });
     byId<HTMLButtonElement>("exit-session").addEventListener("click", () => this.send({ v: 1, t: "exit" }));
+    new CallsPanel((text) => this.say(text));
     this.connect();
   }
 
