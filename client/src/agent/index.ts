@@ -66,7 +66,11 @@ class Console {
       this.send({ v: 1, t: "join", id: typed });
     });
     byId<HTMLButtonElement>("exit-session").addEventListener("click", () => this.send({ v: 1, t: "exit" }));
-    new CallsPanel((text) => this.say(text));
+    // What the calls panel says never hides why a session just ended (ending a call
+    // ends its session, and that notice may arrive before the call's answer).
+    new CallsPanel((text) => {
+      if (!this.status.textContent?.startsWith("Session ended")) this.say(text);
+    });
     this.connect();
   }
 
