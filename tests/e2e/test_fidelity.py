@@ -17,11 +17,14 @@ resource host, so the agent's browser gets them through the resource proxy.
 
 from __future__ import annotations
 
+import base64
 import io
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageChops
@@ -34,9 +37,16 @@ from starlette.routing import Route
 from cobrowse.store.db import Database
 from cobrowse.store.sites import SiteStore
 from tests.e2e.conftest import page_of
-from tests.e2e.helpers import artifacts, join, mirror, sign_in
+from tests.e2e.helpers import artifacts, join, mirror, record_frames, sign_in
 from tests.e2e.test_stream_filter import FONT_FILE, png
-from tests.support import Deployment, deploy, free_port, plain_server, run_async
+from tests.support import (
+    Deployment,
+    deploy,
+    free_port,
+    plain_server,
+    run_async,
+    set_restrictions,
+)
 
 SITE = "fidelity"
 CHANNEL_TOLERANCE = 48
@@ -155,6 +165,27 @@ INNER_PAGE = """<!doctype html>
 </head><body><p class="inner">Inside the iframe</p>
 <img alt="inner" width="60" height="30" src="/img/inner.png"></body></html>"""
 
+INTRANET = "intranet"
+LOGO_COLOUR, LATE_COLOUR, CORS_COLOUR = (20, 90, 200), (230, 120, 10), (90, 20, 120)
+SECRET_COLOUR = (13, 13, 13)
+INTRANET_PAGE = """<link rel="stylesheet" href="/css/intranet.css">
+</head><body>
+<h1>Intranet</h1>
+<div class="panel">Styled by a stylesheet only the customer can read.</div>
+<img id="logo" alt="logo" width="80" height="40" src="/img/logo.png">
+<img id="cors" alt="cors" width="80" height="40" crossorigin="anonymous"
+     src="{assets}/img/cors.png">
+<div class="secret"><img id="secret" alt="" width="80" height="40" src="/img/secret.png"></div>
+<script>
+window.afterJoin = () => document.querySelector(".secret").insertAdjacentHTML("beforebegin",
+  '<p><img id="late" alt="late" width="80" height="40" src="/img/late.png"></p>');
+</script>
+</body></html>"""
+
+INTRANET_CSS = """.panel { background: rgb(10, 120, 90); color: white; padding: 12px;
+  border: 7px solid rgb(200, 0, 100); width: 480px; margin-bottom: 12px; }
+"""
+
 FONTS_CSS = """@font-face {
   font-family: "ShopFont"; src: url("../fonts/shop.ttf") format("truetype");
 }
@@ -168,6 +199,14 @@ def asset_files(folder: Path) -> None:
     for name in ("css", "img", "fonts"):
         (folder / name).mkdir()
     (folder / "css" / "fonts.css").write_text(FONTS_CSS)
+    (folder / "css" / "intranet.css").write_text(INTRANET_CSS)
+    for name, colour in (
+        ("logo", LOGO_COLOUR),
+        ("late", LATE_COLOUR),
+        ("cors", CORS_COLOUR),
+        ("secret", SECRET_COLOUR),
+    ):
+        (folder / "img" / f"{name}.png").write_bytes(png(80, 40, colour))
     (folder / "img" / "red-1x.png").write_bytes(png(200, 100, (220, 30, 30)))
     (folder / "img" / "green-1x.png").write_bytes(png(200, 100, (30, 170, 60)))
     (folder / "img" / "blue-2x.png").write_bytes(png(400, 200, (30, 60, 220)))
@@ -209,6 +248,7 @@ class Website:
     deployment: Deployment
     site: str
     assets: str
+    intranet: str
 
 
 @pytest.fixture(scope="module")
@@ -216,9 +256,10 @@ def website(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Website]:
     running = deploy(tmp_path_factory.mktemp("cobrowse"), {})
     folder = tmp_path_factory.mktemp("assets").resolve()
     asset_files(folder)
-    site_port, assets_port = free_port(), free_port()
+    site_port, assets_port, intranet_port = free_port(), free_port(), free_port()
     site = f"http://localhost:{site_port}"
     assets = f"http://127.0.0.1:{assets_port}"
+    intranet = f"http://localhost:{intranet_port}"
 
     async def register() -> None:
         db = Database(running.settings.database_url)
@@ -229,6 +270,8 @@ def website(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Website]:
             await sites.change_resources(
                 SITE, add=[f"127.0.0.1:{assets_port}"], allow_private_addresses=True
             )
+            # The intranet site keeps the switch off: the proxy reaches none of it.
+            await sites.add(INTRANET, [intranet])
         finally:
             await db.close()
 
@@ -239,11 +282,22 @@ def website(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Website]:
         for name, body in PAGES.items()
     }
     pages["inner"] = INNER_PAGE
-    for port, app in ((site_port, files_app(folder, pages)), (assets_port, files_app(folder, {}))):
+    intranet_pages = {"intranet": HEAD.format(title="intranet", **head) + INTRANET_PAGE}
+    for port, app in (
+        (site_port, files_app(folder, pages)),
+        (assets_port, files_app(folder, {})),
+        (
+            intranet_port,
+            files_app(
+                folder,
+                {name: page.replace("{assets}", assets) for name, page in intranet_pages.items()},
+            ),
+        ),
+    ):
         server = plain_server(app, port)
         server.start()
         running.threads.append(server)
-    yield Website(running, site, assets)
+    yield Website(running, site, assets, intranet)
     running.stop()
 
 
@@ -296,8 +350,8 @@ class Comparison:
     mask: Image.Image | None
 
 
-def compare(customer: Page, agent: Page) -> Comparison:
-    seen = Image.open(io.BytesIO(customer.screenshot()))
+def compare(customer: Page, agent: Page, height: int) -> Comparison:
+    seen = Image.open(io.BytesIO(customer.screenshot())).crop((0, 0, VIEWPORT["width"], height))
     box = agent.locator(MIRROR).bounding_box()
     assert box is not None
     # The console may place the view at a fraction of a pixel (the line heights above
@@ -320,16 +374,16 @@ def wait_until(check: object, attempts: int = 100, page: Page | None = None) -> 
     return False
 
 
-@pytest.mark.parametrize("name", list(PAGES))
-def test_mirror_looks_like_the_customer_page(
-    website: Website, name: str, agent_name: str, customer: Page, wide_agent: Page
-) -> None:
-    agent = wide_agent
+def share_page(
+    deployment: Deployment, url: str, agent_name: str, customer: Page, agent: Page
+) -> list[str]:
+    """The customer opens ``url`` and starts co-browsing without the widget; the agent
+    joins and sees it at 1:1. Returns the URLs the agent's browser requests."""
     customer.set_viewport_size(VIEWPORT)
-    customer.goto(f"{website.site}/{name}.html")
+    customer.goto(url)
     customer.wait_for_function("() => window.Cobrowse !== undefined")
     session = customer.evaluate("() => window.Cobrowse.start()")
-    sign_in(agent, website.deployment, agent_name)
+    sign_in(agent, deployment, agent_name)
     requested: list[str] = []
     agent.on("request", lambda request: requested.append(request.url))
     join(agent, session["id"])
@@ -341,21 +395,24 @@ def test_mirror_looks_like_the_customer_page(
     box = agent.locator(MIRROR).bounding_box()
     assert box is not None
     assert (round(box["width"]), round(box["height"])) == (1000, 700)
-    if customer.evaluate("() => typeof window.afterJoin === 'function'"):
-        customer.evaluate("() => window.afterJoin()")
+    return requested
 
+
+def assert_looks_alike(
+    name: str, customer: Page, agent: Page, height: int = VIEWPORT["height"]
+) -> None:
+    """Both sides have loaded everything, then look the same (MAX_DIFFERENT_PIXELS),
+    in the top ``height`` pixels."""
     assert wait_until(lambda: settled(customer, False), page=customer)
     assert wait_until(lambda: settled(agent, True), page=agent)
     # The mirror applies what the stream carries as it arrives: compare until the two
     # agree or the stream has had ample time to (no timing is asserted).
-    comparison = compare(customer, agent)
+    comparison = compare(customer, agent, height)
     for _ in range(50):
         if comparison.share <= MAX_DIFFERENT_PIXELS:
             break
         agent.wait_for_timeout(100)
-        comparison = compare(customer, agent)
-    # S7: everything came through cobrowse.
-    assert not [url for url in requested if url.startswith((website.site, website.assets))]
+        comparison = compare(customer, agent, height)
     print(f"fidelity {name}: {comparison.share:.4%} of pixels differ")
     if comparison.share > MAX_DIFFERENT_PIXELS:
         folder = artifacts()
@@ -366,3 +423,78 @@ def test_mirror_looks_like_the_customer_page(
     assert comparison.share <= MAX_DIFFERENT_PIXELS, (
         f"{name}: {comparison.share:.2%} of pixels differ (screenshots in test-results/)"
     )
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_mirror_looks_like_the_customer_page(
+    website: Website, name: str, agent_name: str, customer: Page, wide_agent: Page
+) -> None:
+    agent = wide_agent
+    url = f"{website.site}/{name}.html"
+    requested = share_page(website.deployment, url, agent_name, customer, agent)
+    if customer.evaluate("() => typeof window.afterJoin === 'function'"):
+        customer.evaluate("() => window.afterJoin()")
+    assert_looks_alike(name, customer, agent)
+    # S7: everything came through cobrowse.
+    assert not [url for url in requested if url.startswith((website.site, website.assets))]
+
+
+def mirror_value(agent: Page, function_of_document: str) -> Any:
+    return agent.evaluate(
+        f"() => ({function_of_document})(document.querySelector('{MIRROR}').contentDocument)"
+    )
+
+
+def data_images(frames: list[str]) -> list[tuple[int, int, int]]:
+    """The colour of every PNG data: URL in the frames (the test's images are solid)."""
+    colours = []
+    for found in re.finditer(r"data:image/png;base64,([A-Za-z0-9+/=]+)", "".join(frames)):
+        image = Image.open(io.BytesIO(base64.b64decode(found.group(1)))).convert("RGB")
+        pixel = image.getpixel((0, 0))
+        assert isinstance(pixel, tuple)
+        colours.append((int(pixel[0]), int(pixel[1]), int(pixel[2])))
+    return colours
+
+
+def test_what_the_proxy_cannot_fetch_comes_inline_from_the_customer(
+    website: Website, agent_name: str, customer: Page, wide_agent: Page
+) -> None:
+    """An intranet site: its own origin is on a private address and the site has no
+    private-address switch, so the proxy fetches nothing of it. The customer's script
+    sends what the page can read: the stylesheet's text, same-origin images, and a
+    CORS image from a host the site never allowed. Masked images stay home."""
+    agent = wide_agent
+    deployment = website.deployment
+    set_restrictions(
+        deployment, INTRANET, {"rules": [{"pattern": "/intranet.html", "mask": [".secret"]}]}
+    )
+    sent = record_frames(customer)
+    url = f"{website.intranet}/intranet.html"
+    requested = share_page(deployment, url, agent_name, customer, agent)
+    customer.evaluate("() => window.afterJoin()")  # an image added while the agent watches
+    expect(mirror(agent).locator("#late")).to_have_count(1)
+    # Above the masked part, which each side marks in its own way.
+    masked_top = customer.locator(".secret").bounding_box()
+    assert masked_top is not None
+    assert_looks_alike("intranet", customer, agent, height=int(masked_top["y"]) - 4)
+
+    # The stylesheet came as text (rrweb puts a <style> in the link's place).
+    panel = mirror_value(
+        agent,
+        "(doc) => { const style = doc.defaultView.getComputedStyle(doc.querySelector('.panel'));"
+        " return [style.backgroundColor, style.borderTopColor, style.borderTopWidth]; }",
+    )
+    assert panel == ["rgb(10, 120, 90)", "rgb(200, 0, 100)", "7px"]
+    sources = mirror_value(
+        agent,
+        "(doc) => Object.fromEntries([...doc.images].map((image) => "
+        "[image.id, [image.getAttribute('src') || '', image.naturalWidth]]))",
+    )
+    for inlined in ("logo", "late", "cors"):
+        assert sources[inlined][0].startswith("data:image/png;base64,"), inlined
+        assert sources[inlined][1] > 0, inlined
+    assert not sources["secret"][0].startswith("data:")
+    assert SECRET_COLOUR not in data_images(sent)
+    assert {LOGO_COLOUR, LATE_COLOUR, CORS_COLOUR} <= set(data_images(sent))
+    # S7: the agent's browser asked neither the site nor the other host for anything.
+    assert not [url for url in requested if url.startswith((website.intranet, website.assets))]
