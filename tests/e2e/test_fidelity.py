@@ -156,6 +156,23 @@ window.afterJoin = () => { document.getElementById("panel").scrollTop = 610; };
 <h1>Scrolled panel</h1>
 <div id="panel"></div>
 </body></html>""",
+    # The page itself scrolled, before and after the agent joined.
+    "pagescroll": """<style>
+.band { height: 120px; line-height: 120px; padding-left: 16px; font-size: 28px; }
+</style>
+<script>
+document.addEventListener("DOMContentLoaded", () => {
+  for (let band = 1; band <= 30; band += 1) {
+    document.body.insertAdjacentHTML("beforeend",
+      `<div class="band" style="background: hsl(${band * 12}, 60%, 70%)">Band ${band}</div>`);
+  }
+  window.scrollTo(0, 430);
+});
+window.afterJoin = () => window.scrollTo(0, 1210);
+</script>
+</head><body>
+<h1>Scrolled page</h1>
+</body></html>""",
 }
 
 INNER_PAGE = """<!doctype html>
