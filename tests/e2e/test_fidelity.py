@@ -3,7 +3,9 @@
 Each page here exercises one thing a mirror rebuilt from the rrweb stream could get
 wrong: a cross-origin stylesheet with a web font, ``srcset``, CSS-in-JS (rules
 inserted through the CSSOM), constructed stylesheets adopted by the document, a
-same-origin iframe, an open shadow root, and an inner panel the customer scrolled.
+same-origin iframe, an open shadow root, an inner panel and the page scrolled by the
+customer, a modal dialog; and a site the resource proxy cannot reach at all, whose
+stylesheet and images the customer's script sends inline.
 The customer's page (1000x700) and the agent's mirror (shown at 1:1) are
 screenshotted and compared pixel by pixel: the share of pixels differing by more
 than ``CHANNEL_TOLERANCE`` in some colour channel (antialiasing) must stay at or
@@ -12,7 +14,9 @@ on failure both screenshots and the difference are left in test-results/.
 
 The pages live on a website of this module's own; their stylesheets, fonts and
 images on a second server ("assets", like a CDN) that the site allows as a
-resource host, so the agent's browser gets them through the resource proxy.
+resource host, so the agent's browser gets them through the resource proxy. The
+"intranet" site is registered without the private-address switch: the proxy
+fetches nothing of it.
 """
 
 from __future__ import annotations
@@ -172,6 +176,19 @@ window.afterJoin = () => window.scrollTo(0, 1210);
 </script>
 </head><body>
 <h1>Scrolled page</h1>
+</body></html>""",
+    # A modal dialog lives in the top layer, with a backdrop: rrweb records the mode.
+    "dialog": """<style>
+dialog { width: 320px; height: 100px; background: #fc0; border: 4px solid #a50; }
+dialog::backdrop { background: rgba(20, 30, 90, 0.5); }
+</style>
+<script>
+document.addEventListener("DOMContentLoaded", () => document.getElementById("ask").showModal());
+</script>
+</head><body>
+<h1>Modal dialog</h1>
+<p>Behind the backdrop.</p>
+<dialog id="ask">Shown with showModal().</dialog>
 </body></html>""",
 }
 
