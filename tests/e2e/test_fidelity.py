@@ -206,6 +206,7 @@ INTRANET_PAGE = """<link rel="stylesheet" href="/css/intranet.css">
 </head><body>
 <h1>Intranet</h1>
 <div class="panel">Styled by a stylesheet only the customer can read.</div>
+<div class="badge"></div>
 <img id="logo" alt="logo" width="80" height="40" src="/img/logo.png">
 <img id="cors" alt="cors" width="80" height="40" crossorigin="anonymous"
      src="{assets}/img/cors.png">
@@ -216,8 +217,13 @@ window.afterJoin = () => document.querySelector(".secret").insertAdjacentHTML("b
 </script>
 </body></html>"""
 
-INTRANET_CSS = """.panel { background: rgb(10, 120, 90); color: white; padding: 12px;
-  border: 7px solid rgb(200, 0, 100); width: 480px; margin-bottom: 12px; }
+INTRANET_CSS = """@font-face {
+  font-family: "IntranetFont"; src: url("../fonts/shop.ttf") format("truetype");
+}
+.panel { background: rgb(10, 120, 90); color: white; padding: 12px;
+  border: 7px solid rgb(200, 0, 100); width: 480px; margin-bottom: 12px;
+  font-family: "IntranetFont", monospace; }
+.badge { width: 160px; height: 24px; background: url("../img/tile.png"); }
 """
 
 FONTS_CSS = """@font-face {
@@ -519,6 +525,17 @@ def test_what_the_proxy_cannot_fetch_comes_inline_from_the_customer(
         " return [style.backgroundColor, style.borderTopColor, style.borderTopWidth]; }",
     )
     assert panel == ["rgb(10, 120, 90)", "rgb(200, 0, 100)", "7px"]
+    # Its font and background image came inline too, fetched by the customer's page.
+    badge = mirror_value(
+        agent,
+        "(doc) => doc.defaultView.getComputedStyle(doc.querySelector('.badge')).backgroundImage",
+    )
+    assert badge.startswith('url("data:image/png;base64,')
+    assert mirror_value(
+        agent,
+        "(doc) => [...doc.fonts].some((face) => face.family.replace(/\"/g, '') === "
+        "'IntranetFont' && face.status === 'loaded')",
+    )
     sources = mirror_value(
         agent,
         "(doc) => Object.fromEntries([...doc.images].map((image) => "

@@ -4,7 +4,7 @@
 import { record } from "rrweb";
 import type { eventWithTime } from "@rrweb/types";
 import type { MaskInputOptions } from "rrweb-snapshot";
-import { ImageInliner } from "./inline";
+import { ImageInliner, StylesheetInliner } from "./inline";
 import { MASK_PLACEHOLDER, Scrubber } from "./masking";
 import type { RestrictionPolicy } from "./policy";
 
@@ -43,6 +43,7 @@ export class PageCapture {
   private stop: (() => void) | null = null;
   private readonly scrubber: Scrubber;
   private readonly inliner: ImageInliner;
+  private readonly stylesheets: StylesheetInliner;
 
   /** `proxied` tells whether the resource proxy fetches a URL; images it does not
    * are sent inline when the page can read them (see inline.ts). */
@@ -61,6 +62,7 @@ export class PageCapture {
       (id) => record.mirror.getNode(id),
       emit,
     );
+    this.stylesheets = new StylesheetInliner(proxied, (id) => record.mirror.getNode(id), emit);
   }
 
   /** The mirror's node ids, the same numbers the agent's view uses. */
@@ -84,6 +86,7 @@ export class PageCapture {
         const inlined = this.inliner.after(scrubbed);
         this.emit(scrubbed);
         for (const image of inlined) this.emit(image);
+        this.stylesheets.after(scrubbed);
       },
       // maskInputFn makes the mask constant-length (rrweb's default keeps the length).
       maskInputOptions: TEXT_LIKE_INPUTS,
