@@ -96,7 +96,8 @@ def test_site_check_answers_registered_and_unregistered_origins(
 ) -> None:
     known = httpx.get(f"{deployment.url}/customer/config", headers={"Origin": site_origin})
     assert known.status_code == 200
-    assert known.json() == {"site": "shop", "phones": []}
+    # The site is on localhost: out of the proxy's reach (no private-address switch).
+    assert known.json() == {"site": "shop", "proxied": [], "phones": []}
     assert known.headers["access-control-allow-origin"] == site_origin
 
     unknown = httpx.get(
@@ -117,13 +118,11 @@ def test_site_check_gives_the_site_phone_numbers_for_the_callus_widget(
         f"{deployment.url}/customer/config", headers={"Origin": "https://calls.example"}
     )
     assert config.status_code == 200
-    assert config.json() == {
-        "site": "callcentre",
-        "phones": [
-            {"number": "+1 (555) 010-0100", "label": "Support", "tel": "+15550100100"},
-            {"number": "0800 123 456", "label": None, "tel": "0800123456"},
-        ],
-    }
+    assert config.json()["site"] == "callcentre"
+    assert config.json()["phones"] == [
+        {"number": "+1 (555) 010-0100", "label": "Support", "tel": "+15550100100"},
+        {"number": "0800 123 456", "label": None, "tel": "0800123456"},
+    ]
     other = httpx.get(f"{deployment.url}/customer/config", headers={"Origin": site_origin})
     assert other.json()["phones"] == [], "numbers belong to their own site only"
 

@@ -10,6 +10,7 @@ import {
   type ToAgent,
 } from "../shared/protocol";
 import { byId } from "../shared/dom";
+import { CallsPanel } from "./calls";
 import { MirrorView } from "./view";
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
@@ -65,6 +66,11 @@ class Console {
       this.send({ v: 1, t: "join", id: typed });
     });
     byId<HTMLButtonElement>("exit-session").addEventListener("click", () => this.send({ v: 1, t: "exit" }));
+    // What the calls panel says never hides why a session just ended (ending a call
+    // ends its session, and that notice may arrive before the call's answer).
+    new CallsPanel((text) => {
+      if (!this.status.textContent?.startsWith("Session ended")) this.say(text);
+    });
     this.connect();
   }
 

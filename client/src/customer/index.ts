@@ -13,6 +13,7 @@ import {
   type ToCustomer,
 } from "../shared/protocol";
 import { PageCapture } from "./capture";
+import { proxiedBy, type ProxiedHost } from "./inline";
 import { AgentControl } from "./control";
 import { SessionBeacon } from "./elsewhere";
 import { MaskMarkers } from "./markers";
@@ -77,6 +78,8 @@ class CobrowseClient {
   private starting: Promise<SessionInfo> | null = null;
   private removePointerListener: (() => void) | null = null;
   private reconnects = 0;
+  /** Whether the resource proxy fetches a URL: everything, until the server said. */
+  private proxied: (url: URL) => boolean = () => true;
   /** Where the socket may connect: data-servers, else the script's own server. */
   private readonly servers: URL[];
   private serverIndex = 0;
@@ -84,7 +87,11 @@ class CobrowseClient {
   constructor(script: HTMLScriptElement | null) {
     this.server = new URL(script?.src ?? "/", location.href);
     this.servers = serverList(script?.dataset.servers, this.server);
-    this.capture = new PageCapture(this.policy, (event) => this.sendStream(event));
+    this.capture = new PageCapture(
+      this.policy,
+      (event) => this.sendStream(event),
+      () => this.proxied,
+    );
     this.control = new AgentControl(
       this.policy,
       (id) => this.capture.nodeById(id),
@@ -183,14 +190,14 @@ class CobrowseClient {
     if (!response.ok) {
       throw new Error(`the co-browse server answered ${response.status}; co-browse is off on this page.`);
     }
-    let config: unknown = null;
+    let config: { proxied?: unknown; phones?: unknown } = {};
     try {
-      config = await response.json();
+      config = (await response.json()) as { proxied?: unknown; phones?: unknown };
     } catch {
-      // an old server's answer without a body: no widget configuration
+      // An older server: it lists no hosts (nothing is inlined) and no phone numbers.
     }
-    if (config && typeof config === "object" && "phones" in config) this.ui.setPhones(supportPhones(config.phones));
-    else this.ui.setPhones([]);
+    if (Array.isArray(config.proxied)) this.proxied = proxiedBy(config.proxied as ProxiedHost[]);
+    this.ui.setPhones(supportPhones(config.phones));
   }
 
   /**

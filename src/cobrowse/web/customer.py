@@ -16,6 +16,7 @@ from cobrowse.core.resource_hosts import ResourcePolicy
 from cobrowse.core.session import Refusal, Role, Session
 from cobrowse.core.stream_filter import StreamFilter
 from cobrowse.live.sessions import LiveSessions, describe
+from cobrowse.proxy.reach import ProxyReach
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.services import STATIC_DIST, Services, services_of
 
@@ -30,9 +31,14 @@ async def customer_script(request: Request) -> Response:
     )
 
 
+_REACH = ProxyReach()
+
+
 async def customer_config(request: Request) -> Response:
-    """Tell the script whether its page's origin is a registered site, and give it
-    what its widgets show: the site's support phone numbers (CallUs).
+    """Tell the script whether its page's origin is a registered site, which hosts the
+    resource proxy fetches from (``proxied``, see proxy.reach): the script sends inline
+    what the page can read of the rest, and what its widgets show: the site's support
+    phone numbers (``phones``, for CallUs).
 
     The answer carries CORS headers even when it is a refusal, so the script can
     print the reason instead of a bare network error.
@@ -50,10 +56,18 @@ async def customer_config(request: Request) -> Response:
             status_code=403,
             headers=cors,
         )
+    proxied = await _REACH.proxied_hosts(site.resource_policy)
     phones = [
         {"number": phone.number, "label": phone.label, "tel": phone.tel} for phone in site.phones
     ]
-    return JSONResponse({"site": site.name, "phones": phones}, headers=cors)
+    return JSONResponse(
+        {
+            "site": site.name,
+            "proxied": [host.to_wire() for host in proxied],
+            "phones": phones,
+        },
+        headers=cors,
+    )
 
 
 FILTER_IN_THREAD_BYTES = 32_768
