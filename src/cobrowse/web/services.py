@@ -11,11 +11,13 @@ from starlette.applications import Starlette
 from cobrowse.config import Settings
 from cobrowse.core.session import Timeouts
 from cobrowse.integration.interactions import InteractionEndListener, InteractionLifecycle
+from cobrowse.integration.webchat import WebChat
 from cobrowse.integration.webhooks import (
     DeliveryPolicy,
     WebhookDeliveryWorker,
     WebhookDispatcher,
 )
+from cobrowse.live.chat_hub import ChatHub
 from cobrowse.live.fanout import RedisFanout
 from cobrowse.live.redis_state import RedisState
 from cobrowse.live.sessions import LiveSessions
@@ -23,6 +25,7 @@ from cobrowse.live.state import MemoryState
 from cobrowse.proxy.service import ResourceProxy, build_resource_proxy
 from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.audit import AuditLog
+from cobrowse.store.chats import ChatStore
 from cobrowse.store.db import Database
 from cobrowse.store.history import SessionHistory
 from cobrowse.store.interactions import InteractionStore
@@ -53,6 +56,8 @@ class Services:
     """Where every event for webhook subscribers goes: ``emit(event_type, data)``."""
     webhook_worker: WebhookDeliveryWorker
     resources: ResourceProxy
+    webchat: WebChat
+    """The built-in web chat; its hub's ``deliver`` is what the fan-out calls."""
     interaction_end_listeners: list[InteractionEndListener] = field(default_factory=list)
     """Told when an interaction ends while sessions bound to it are live (the live
     layer, which ends them)."""
@@ -69,6 +74,9 @@ class Services:
         webhook_dispatcher = WebhookDispatcher(webhooks, on_enqueued=webhook_worker.wake)
         live = _live_sessions(settings, audit, history, webhook_dispatcher)
         interaction_end_listeners: list[InteractionEndListener] = [live]
+        lifecycle = InteractionLifecycle(
+            interactions, webhook_dispatcher, interaction_end_listeners
+        )
         return cls(
             settings=settings,
             db=db,
@@ -80,14 +88,13 @@ class Services:
             api_keys=ApiKeyStore(db),
             history=history,
             interactions=interactions,
-            interaction_lifecycle=InteractionLifecycle(
-                interactions, webhook_dispatcher, interaction_end_listeners
-            ),
+            interaction_lifecycle=lifecycle,
             webhooks=webhooks,
             webhook_dispatcher=webhook_dispatcher,
             webhook_worker=webhook_worker,
             interaction_end_listeners=interaction_end_listeners,
             resources=build_resource_proxy(settings, sites.resource_policy),
+            webchat=WebChat(ChatStore(db), lifecycle, ChatHub(live)),
         )
 
 
