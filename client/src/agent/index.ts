@@ -11,6 +11,7 @@ import {
 } from "../shared/protocol";
 import { byId } from "../shared/dom";
 import { MirrorView } from "./view";
+import { ChatDesk } from "./chats";
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
 
@@ -29,6 +30,7 @@ class Console {
   private readonly address = byId<HTMLInputElement>("address");
   private readonly status = byId<HTMLElement>("status");
   private readonly view: MirrorView;
+  private readonly chats: ChatDesk;
 
   constructor() {
     this.view = new MirrorView(byId("view"), byId("stage"), {
@@ -61,11 +63,19 @@ class Console {
       event.preventDefault();
       const typed = this.idInput.value.trim();
       if (!typed) return;
-      this.say(`Joining session ${typed}…`);
-      this.send({ v: 1, t: "join", id: typed });
+      this.join(typed);
+    });
+    this.chats = new ChatDesk(byId("chat-queue"), byId("chat-queue-empty"), byId("my-chats"), {
+      send: (frame) => this.send(frame),
+      join: (sessionId) => this.join(sessionId),
     });
     byId<HTMLButtonElement>("exit-session").addEventListener("click", () => this.send({ v: 1, t: "exit" }));
     this.connect();
+  }
+
+  private join(sessionId: string): void {
+    this.say(`Joining session ${sessionId}…`);
+    this.send({ v: 1, t: "join", id: sessionId });
   }
 
   private connect(): void {
@@ -73,6 +83,7 @@ class Console {
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.attempts = 0;
+      this.chats.connected();
     });
     socket.addEventListener("message", (message) => {
       const frame = parseFrame<ToAgent>(message.data);
@@ -98,6 +109,10 @@ class Console {
   }
 
   private handle(frame: ToAgent): void {
+    if (this.chats.handles(frame)) {
+      this.chats.handle(frame);
+      return;
+    }
     switch (frame.t) {
       case "hello":
         if (frame.session) {

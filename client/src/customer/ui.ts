@@ -24,6 +24,7 @@ const STYLE = `
 @keyframes ripple { from { transform: scale(.3); opacity: 1; } to { transform: scale(1.6); opacity: 0; } }
 .widget { position: fixed; right: 20px; bottom: 20px; z-index: 2147483647; pointer-events: auto;
   font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1f; }
+.widget.aside { right: auto; left: 20px; }
 .launch, .panel button { font: inherit; cursor: pointer; border: 0; border-radius: 999px; }
 .launch { background: #7b2ff7; color: #fff; padding: 10px 18px; font-weight: 600;
   box-shadow: 0 4px 14px rgba(0,0,0,.2); }
@@ -70,7 +71,18 @@ export class CustomerUI {
     return this.layer;
   }
 
-  constructor(private readonly actions: UIActions, withWidget: boolean) {
+  /**
+   * `withWidget`: the session panel (ID, state, Exit) and the write-mode prompt;
+   * `launcher`: the built-in Co-browse button when no session is live (off when the
+   * page starts sessions from the WebChat, its own UI, or not at all); `aside`: the
+   * widget sits bottom left, leaving bottom right to the chat.
+   */
+  constructor(
+    private readonly actions: UIActions,
+    withWidget: boolean,
+    private readonly launcher = true,
+    aside = false,
+  ) {
     const host = document.createElement("cobrowse-ui");
     host.setAttribute("data-cobrowse-ui", "");
     host.style.cssText = "position:fixed;top:0;left:0;width:0;height:0;overflow:visible;z-index:2147483647;";
@@ -82,7 +94,7 @@ export class CustomerUI {
     this.pointer.innerHTML = `${ARROW}<span>Agent</span>`;
     this.layer.appendChild(this.pointer);
     root.append(style, this.layer);
-    this.widget = withWidget ? el("div", "widget") : null;
+    this.widget = withWidget ? el("div", aside ? "widget aside" : "widget") : null;
     if (this.widget) {
       this.widget.setAttribute("role", "region");
       this.widget.setAttribute("aria-label", "Co-browse");
@@ -94,6 +106,10 @@ export class CustomerUI {
   /** Ready to start; `elsewhere` is the ID of a session live in another tab, if any. */
   showReady(elsewhere: string | null = null): void {
     if (!this.widget) return;
+    if (!this.launcher) {
+      this.widget.replaceChildren();
+      return;
+    }
     const button = el("button", "launch");
     button.type = "button";
     button.textContent = "Co-browse";

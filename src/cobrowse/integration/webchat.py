@@ -90,7 +90,7 @@ class WebChat:
     async def cobrowse_requested(self, chat: Chat, session_id: str) -> None:
         """A co-browse session bound to the chat started: the agent sees the request
         inside the chat, with its ID to join with one click."""
-        text = f"The customer asks you to co-browse (session {_spaced(session_id)})."
+        text = f"The customer asked to co-browse (session {_spaced(session_id)})."
         message = await self.store.add_message(
             chat.id, Sender.SYSTEM, None, text, session_id=session_id
         )
