@@ -29,6 +29,12 @@ export interface WebChatHost {
   startCobrowse(chat: ChatCredentials): Promise<unknown>;
   /** Whether a co-browse session is live on this tab now. */
   cobrowseLive(): boolean;
+  /**
+   * Show the widget's own "Chat with us" button while the panel is closed (default
+   * true); a widget that opens the chat itself (a channel selector) turns it off and
+   * calls open().
+   */
+  launcher?: boolean;
 }
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
@@ -79,6 +85,7 @@ export class WebChat {
   private readonly seen = new Set<number>();
   private readonly listeners = new Set<() => void>();
   private pendingStart: { name: string | null; text: string } | null = null;
+  private unread = 0;
 
   private readonly root: HTMLElement;
   private readonly launcher: HTMLButtonElement;
@@ -335,6 +342,10 @@ export class WebChat {
           this.reset();
           return;
         }
+        if (frame.code === "chat_ended") {
+          this.finish("This chat has ended."); // ended elsewhere (the contact-center system)
+          return;
+        }
         this.showProblem(frame.text);
         break;
     }
@@ -354,6 +365,7 @@ export class WebChat {
   private add(message: ChatMessage): void {
     if (this.seen.has(message.id)) return;
     this.seen.add(message.id);
+    if (!this.opened && message.sender !== "customer") this.unread += 1;
     const item = el("li", message.sender);
     if (message.sender === "agent") {
       const author = el("span", "author");
@@ -366,7 +378,9 @@ export class WebChat {
   }
 
   private render(): void {
-    this.launcher.hidden = this.opened;
+    if (this.opened) this.unread = 0;
+    this.launcher.hidden = this.opened || this.host.launcher === false;
+    this.launcher.textContent = this.unread > 0 ? `Chat with us (${this.unread} new)` : "Chat with us";
     this.panel.hidden = !this.opened;
     this.status.textContent = this.describe();
     const started = this.state !== "none";
