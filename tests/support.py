@@ -175,6 +175,8 @@ def deploy(data_dir: Path, sites: dict[str, Path], **settings_overrides: object)
     """
     port = free_port()
     url = f"http://localhost:{port}"
+    # Binding sessions to calls (S2) has tests of its own; the others join by ID alone.
+    settings_overrides.setdefault("require_interaction", False)
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{data_dir / 'cobrowse.db'}",
         port=port,

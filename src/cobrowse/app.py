@@ -19,6 +19,7 @@ from cobrowse.live.sessions import run_timeouts
 from cobrowse.metrics import CONTENT_TYPE
 from cobrowse.web import admin, agent, chat, customer, resources
 from cobrowse.web.admin import create_admin_api
+from cobrowse.web.agent_api import create_agent_api
 from cobrowse.web.api import create_api
 from cobrowse.web.security import SecurityHeaders
 from cobrowse.web.services import STATIC, Services, services_of
@@ -91,6 +92,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/agent", agent.console),
             *agent.SIGN_IN.routes(),
             WebSocketRoute("/ws/agent", agent.agent_socket),
+            Mount("/agent/api", create_agent_api(shared)),
             Route("/resources/{session_id}/{token}/{encoded}", resources.resource),
             Route("/admin", admin.console),
             *admin.SIGN_IN.routes(),

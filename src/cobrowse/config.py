@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     join_attempts_per_minute: int = Field(
         10, ge=1, le=1000, description="Failed joins an agent may make per minute."
     )
+    require_interaction: bool = Field(
+        True,
+        description="Joining a session by its ID needs the agent's open voice interaction, to "
+        "which the session is then bound (S2); a chat's session needs that chat's agent "
+        "always. Off: agents may co-browse by ID without a registered call.",
+    )
     join_timeout_seconds: float = Field(
         300.0, gt=0, le=86400, description="A session no agent joined within this long ends."
     )

@@ -154,6 +154,18 @@ async def test_ending_frees_the_agent_for_another_session(
     assert await node_a.agent_returns("nobody", 7.0) is None
 
 
+async def test_the_interaction_a_session_belongs_to_is_shared(
+    two_nodes: tuple[RedisState, RedisState],
+) -> None:
+    node_a, node_b = two_nodes
+    chat = await node_a.start("shop", 0.0, "chat-1")
+    call = await node_a.start("shop", 0.0)
+    await node_b.join(chat.id, "alice", 1.0, "call-9")  # a chat's session keeps its chat
+    await node_b.join(call.id, "bob", 1.0, "call-7")
+    seen = {session.id: session.interaction_id for session in await node_a.sessions()}
+    assert seen == {chat.id: "chat-1", call.id: "call-7"}
+
+
 async def test_failed_joins_are_throttled_cluster_wide(
     two_nodes: tuple[RedisState, RedisState],
 ) -> None:

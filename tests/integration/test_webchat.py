@@ -289,3 +289,26 @@ async def test_cobrowse_waits_for_an_agent_to_accept(
             await send(page, t="start", chat=started["id"], token=started["token"])
             refused = await receive(page)
             assert refused["code"] == "no_agent"
+
+
+async def test_only_the_chats_agent_may_join_its_cobrowse_session(
+    deployment: Deployment, site_origin: str, agent_cookie: str
+) -> None:
+    other_cookie = sign_in_cookie(deployment, deployment.add_agent("not-the-chats-agent"))
+    async with (
+        chat_socket(deployment, site_origin) as chat,
+        agent_socket(deployment, agent_cookie) as agent,
+        agent_socket(deployment, other_cookie) as other,
+    ):
+        await hello(agent)
+        await hello(other)
+        started = await start_chat(chat)
+        await accept(agent, started["id"])
+        async with customer_socket(deployment, site_origin) as page:
+            await send(page, t="start", chat=started["id"], token=started["token"])
+            session_id = (await next_of(page, "session"))["session"]["id"]
+            await send(other, t="join", id=session_id)
+            refused = await next_of(other, "error")
+            assert refused["code"] == "not_your_interaction"
+            await send(agent, t="join", id=session_id)
+            assert (await next_of(agent, "joined"))["session"]["id"] == session_id

@@ -104,6 +104,18 @@ def test_join_time_is_recorded_from_now() -> None:
     assert session.ended_at is None
 
 
+def test_a_join_binds_an_unbound_session_to_the_agents_interaction() -> None:
+    session = idle_session()
+    session.handle(AgentJoins("alice", "call-1"), JOINED)
+    assert session.interaction_id == "call-1"
+
+
+def test_a_session_bound_from_its_start_keeps_its_interaction() -> None:
+    session = dataclasses.replace(idle_session(), interaction_id="chat-1")
+    session.handle(AgentJoins("alice", "call-2"), JOINED)
+    assert session.interaction_id == "chat-1"
+
+
 def test_second_agent_cannot_join_an_active_session() -> None:
     session = active_session("alice")
     with pytest.raises(Refusal) as refused:

@@ -10,6 +10,7 @@ import {
   type ToAgent,
 } from "../shared/protocol";
 import { byId } from "../shared/dom";
+import { CallsPanel } from "./calls";
 import { MirrorView } from "./view";
 import { ChatDesk } from "./chats";
 
@@ -70,6 +71,11 @@ class Console {
       join: (sessionId) => this.join(sessionId),
     });
     byId<HTMLButtonElement>("exit-session").addEventListener("click", () => this.send({ v: 1, t: "exit" }));
+    // What the calls panel says never hides why a session just ended (ending a call
+    // ends its session, and that notice may arrive before the call's answer).
+    new CallsPanel((text) => {
+      if (!this.status.textContent?.startsWith("Session ended")) this.say(text);
+    });
     this.connect();
   }
 

@@ -87,19 +87,27 @@ class SessionRegistry:
         session_id = self._by_agent.get(agent_id)
         return self._sessions.get(session_id) if session_id else None
 
-    def start(self, site_id: str, now: float) -> Session:
+    def start(self, site_id: str, now: float, interaction_id: str | None = None) -> Session:
         session_id = new_session_id(self._sessions, self._randbelow)
-        session = Session(id=session_id, site_id=site_id, created_at=now, timeouts=self._timeouts)
+        session = Session(
+            id=session_id,
+            site_id=site_id,
+            created_at=now,
+            timeouts=self._timeouts,
+            interaction_id=interaction_id,
+        )
         self._sessions[session_id] = session
         return session
 
-    def join(self, typed_id: str, agent_id: str, now: float) -> Outcome:
+    def join(
+        self, typed_id: str, agent_id: str, now: float, interaction_id: str | None = None
+    ) -> Outcome:
         current = self.session_of_agent(agent_id)
         session_id = joinable_id(typed_id, current.id if current else None)
         session = self._sessions.get(session_id)
         if session is None:
             raise no_such_session(session_id)
-        effects = session.handle(AgentJoins(agent_id), now)
+        effects = session.handle(AgentJoins(agent_id, interaction_id), now)
         self._by_agent[agent_id] = session.id
         return Outcome(session, effects)
 

@@ -78,6 +78,9 @@ class Refusal(Exception):
 @dataclass(frozen=True)
 class AgentJoins:
     agent_id: str
+    interaction_id: str | None = None
+    """The chat or call the join binds an unbound session to (S2); a session bound
+    from its start keeps its own."""
 
 
 @dataclass(frozen=True)
@@ -280,8 +283,8 @@ class Session:
         if self.state is SessionState.ENDED:
             raise Refusal("session_ended", "This co-browse session has already ended.")
         match event:
-            case AgentJoins(agent_id):
-                return self._agent_joins(agent_id, now)
+            case AgentJoins(agent_id, interaction_id):
+                return self._agent_joins(agent_id, interaction_id, now)
             case AgentReturns(agent_id):
                 return self._agent_returns(agent_id)
             case AgentLeaves(agent_id):
@@ -312,11 +315,13 @@ class Session:
                 return self._pointer_mode_chosen(role)
         raise TypeError(f"Session.handle got {event!r}, which is not a session event")
 
-    def _agent_joins(self, agent_id: str, now: float) -> list[Effect]:
+    def _agent_joins(self, agent_id: str, interaction_id: str | None, now: float) -> list[Effect]:
         if self.state is SessionState.ACTIVE:
             if self.agent_id == agent_id:
                 return self._agent_returns(agent_id)
             raise Refusal("session_taken", "Another agent is already in this co-browse session.")
+        if self.interaction_id is None:
+            self.interaction_id = interaction_id
         self.state = SessionState.ACTIVE
         self.agent_id = agent_id
         self.joined_at = now

@@ -111,11 +111,15 @@ class RedisState:
 
     # Changing -----------------------------------------------------------------------
 
-    async def start(self, site_id: str, now: float) -> Session:
+    async def start(self, site_id: str, now: float, interaction_id: str | None = None) -> Session:
         while True:
             session_id = new_session_id((), self._randbelow)
             session = Session(
-                id=session_id, site_id=site_id, created_at=now, timeouts=self._timeouts
+                id=session_id,
+                site_id=site_id,
+                created_at=now,
+                timeouts=self._timeouts,
+                interaction_id=interaction_id,
             )
             if await self._redis.set(self._session_key(session_id), _encode(session), nx=True):
                 break  # the ID was free cluster-wide
@@ -127,7 +131,9 @@ class RedisState:
             await pipe.execute()
         return session
 
-    async def join(self, typed_id: str, agent_id: str, now: float) -> Outcome:
+    async def join(
+        self, typed_id: str, agent_id: str, now: float, interaction_id: str | None = None
+    ) -> Outcome:
         agent_key = self._agent_key(agent_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             while True:
@@ -136,7 +142,9 @@ class RedisState:
                     current = await self._agents_live_session(pipe, agent_key)
                     session_id = joinable_id(typed_id, current)
                     outcome = await self._change(
-                        pipe, session_id, lambda session: session.handle(AgentJoins(agent_id), now)
+                        pipe,
+                        session_id,
+                        lambda session: session.handle(AgentJoins(agent_id, interaction_id), now),
                     )
                     pipe.set(agent_key, session_id)
                     await pipe.execute()

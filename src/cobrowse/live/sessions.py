@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from cobrowse.core import protocol, webhooks
+from cobrowse.core.ids import normalize_session_id
 from cobrowse.core.registry import Outcome
 from cobrowse.core.session import (
     AdminEnds,
@@ -36,6 +37,7 @@ from cobrowse.core.session import (
     Refusal,
     Role,
     Session,
+    SessionState,
     SnapshotNeeded,
     Tick,
     WriteModeAnswered,
@@ -76,6 +78,14 @@ class WebhookEvents(Protocol):
     async def emit(self, event_type: str, data: dict[str, object]) -> None: ...
 
 
+class Bindings(Protocol):
+    """Which chat or call a session belongs to (S2): integration.binding."""
+
+    async def for_join(self, agent_id: str, session: Session) -> str | None: ...
+
+    async def bind(self, session_id: str, interaction_id: str) -> bool: ...
+
+
 class Audit(Protocol):
     async def record(
         self, kind: str, actor: str, session_id: str | None = None, **detail: str | int | None
@@ -100,8 +110,10 @@ class LiveSessions:
         *,
         history: SessionHistory | None = None,
         webhooks: WebhookEvents | None = None,
+        bindings: Bindings | None = None,
     ) -> None:
         self.state = state
+        self._bindings = bindings
         self._webhooks = webhooks
         self.fanout = fanout or LocalFanout()
         self.metrics = metrics or Metrics()
@@ -120,16 +132,22 @@ class LiveSessions:
 
     # Customer side ----------------------------------------------------------------
 
-    async def start(self, site_name: str, customer: Peer) -> Session:
-        session = await self.state.start(site_name, self._clock())
+    async def start(
+        self, site_name: str, customer: Peer, interaction_id: str | None = None
+    ) -> Session:
+        """A new session for the customer's page; bound from the start to the chat it
+        was asked for from (``interaction_id``), whose openness the caller checked."""
+        session = await self.state.start(site_name, self._clock(), interaction_id)
         await self._hold_customer(session.id, site_name, customer)
         log.info("session started", extra={"session": session.id, "site": site_name})
         await self._audit.record("session_started", "customer", session.id, site=site_name)
         if self._history is not None:
             await self._history.started(session.id, site_name, self._now())
         if self._webhooks is not None:
-            started = webhooks.session_started(session.id, site_name, None, self._now())
+            started = webhooks.session_started(session.id, site_name, interaction_id, self._now())
             await self._webhooks.emit(WebhookEvent.SESSION_STARTED, started)
+        if interaction_id is not None:
+            await self._bind(session.id, interaction_id)
         return session
 
     async def restrictions_changed(
@@ -235,7 +253,8 @@ class LiveSessions:
                 "Wait a minute and check the ID with the customer.",
             )
         try:
-            outcome = await self.state.join(typed_id, agent_id, now)
+            interaction_id = await self._binding_for_join(agent_id, typed_id)
+            outcome = await self.state.join(typed_id, agent_id, now, interaction_id)
         except Refusal as refusal:
             self.metrics.joins_refused.labels(refusal.code).inc()
             if refusal.code in GUESSES:
@@ -255,7 +274,28 @@ class LiveSessions:
             )
             await self._webhooks.emit(WebhookEvent.SESSION_AGENT_JOINED, joined)
         await self._carry_out(outcome)
+        if session.interaction_id is not None and session.interaction_id == interaction_id:
+            await self._bind(session.id, session.interaction_id)
         return session
+
+    async def _binding_for_join(self, agent_id: str, typed_id: str) -> str | None:
+        """The interaction a join binds its session to (S2); Refusal when the agent may
+        not join it. An ID that names no live session is left for the join to refuse
+        (and count as a guess)."""
+        if self._bindings is None:
+            return None
+        session_id = normalize_session_id(typed_id)
+        session = await self.state.get(session_id) if session_id is not None else None
+        if session is None:
+            return None
+        if session.state is SessionState.ACTIVE and session.agent_id == agent_id:
+            return session.interaction_id  # the agent's own session: joining is coming back
+        return await self._bindings.for_join(agent_id, session)
+
+    async def _bind(self, session_id: str, interaction_id: str) -> None:
+        """Record the binding; a session whose interaction ended meanwhile ends too."""
+        if self._bindings is not None and not await self._bindings.bind(session_id, interaction_id):
+            await self._apply(session_id, InteractionEnds(), "server")
 
     async def agent_frame(self, agent_id: str, frame: str) -> None:
         """Forward an agent pointer or click (ripple) frame to the customer of its session."""

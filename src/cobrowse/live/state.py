@@ -20,12 +20,16 @@ from cobrowse.core.throttle import JoinThrottle
 
 
 class LiveState(Protocol):
-    async def start(self, site_id: str, now: float) -> Session:
-        """A new idle session with an ID no other live session has."""
+    async def start(self, site_id: str, now: float, interaction_id: str | None = None) -> Session:
+        """A new idle session with an ID no other live session has, bound to its
+        interaction from the start when it has one (a chat's co-browse)."""
         ...
 
-    async def join(self, typed_id: str, agent_id: str, now: float) -> Outcome:
-        """The agent joins by the ID it typed (one live session per agent)."""
+    async def join(
+        self, typed_id: str, agent_id: str, now: float, interaction_id: str | None = None
+    ) -> Outcome:
+        """The agent joins by the ID it typed (one live session per agent), binding an
+        unbound session to ``interaction_id``."""
         ...
 
     async def agent_returns(self, agent_id: str, now: float) -> Outcome | None:
@@ -72,11 +76,13 @@ class MemoryState:
         self.registry = SessionRegistry(timeouts=timeouts)
         self._throttle = JoinThrottle(join_attempts_per_minute)
 
-    async def start(self, site_id: str, now: float) -> Session:
-        return self.registry.start(site_id, now)
+    async def start(self, site_id: str, now: float, interaction_id: str | None = None) -> Session:
+        return self.registry.start(site_id, now, interaction_id)
 
-    async def join(self, typed_id: str, agent_id: str, now: float) -> Outcome:
-        return self.registry.join(typed_id, agent_id, now)
+    async def join(
+        self, typed_id: str, agent_id: str, now: float, interaction_id: str | None = None
+    ) -> Outcome:
+        return self.registry.join(typed_id, agent_id, now, interaction_id)
 
     async def agent_returns(self, agent_id: str, now: float) -> Outcome | None:
         return self.registry.agent_returns(agent_id, now)

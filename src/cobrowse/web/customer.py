@@ -17,7 +17,6 @@ from cobrowse.core.resource_hosts import ResourcePolicy
 from cobrowse.core.session import Refusal, Role, Session
 from cobrowse.core.stream_filter import StreamFilter
 from cobrowse.live.sessions import LiveSessions, describe
-from cobrowse.store.interactions import InteractionError
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.services import STATIC_DIST, Services, services_of
 
@@ -149,13 +148,9 @@ async def _start(
         await peer.send(protocol.error(refusal.code, refusal.text))
         await peer.close(protocol.CLOSE_ENDED, refusal.code)
         return None
-    session = await services.live.start(site_name, peer)
-    try:
-        await services.interactions.bind_session(session.id, chat.id)
-    except InteractionError:
-        # The chat ended meanwhile: so does its session, as if bound a moment earlier.
-        await services.live.interaction_ended(chat.id, [session.id])
-        return None
+    session = await services.live.start(site_name, peer, interaction_id=chat.id)
+    if await services.live.state.get(session.id) is None:
+        return None  # the chat ended meanwhile, and its session with it
     await webchat.cobrowse_requested(chat, session.id)
     return session
 

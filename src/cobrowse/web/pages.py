@@ -72,6 +72,17 @@ def console_page(username: str) -> str:
 <button type="button" id="exit-session" class="danger">Exit session</button>
 </div>
 </section>
+<section id="calls" class="calls" aria-labelledby="calls-heading">
+<h2 id="calls-heading">Your calls</h2>
+<form id="call-form" class="call-form" autocomplete="off">
+<label for="call-reference">Caller reference</label>
+<input id="call-reference" name="call-reference" maxlength="200" placeholder="optional">
+<button type="submit">Incoming call</button>
+</form>
+<ul id="call-list" class="call-list" aria-label="Open calls"></ul>
+<p id="calls-empty" class="empty">No open call. A session the customer reads out to you
+ on the phone is bound to your open call: register the call first.</p>
+</section>
 <form id="nav-bar" class="nav-bar" hidden autocomplete="off">
 <button type="button" id="nav-back" aria-label="Back">← Back</button>
 <button type="button" id="nav-forward" aria-label="Forward">Forward →</button>

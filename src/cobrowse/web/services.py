@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 
 from cobrowse.config import Settings
 from cobrowse.core.session import Timeouts
+from cobrowse.integration.binding import InteractionBinding
 from cobrowse.integration.interactions import InteractionEndListener, InteractionLifecycle
 from cobrowse.integration.webchat import WebChat
 from cobrowse.integration.webhooks import (
@@ -72,7 +73,8 @@ class Services:
         webhooks = WebhookStore(db)
         webhook_worker = WebhookDeliveryWorker(webhooks, DeliveryPolicy.of(settings))
         webhook_dispatcher = WebhookDispatcher(webhooks, on_enqueued=webhook_worker.wake)
-        live = _live_sessions(settings, audit, history, webhook_dispatcher)
+        bindings = InteractionBinding(interactions, settings.require_interaction)
+        live = _live_sessions(settings, audit, history, webhook_dispatcher, bindings)
         interaction_end_listeners: list[InteractionEndListener] = [live]
         lifecycle = InteractionLifecycle(
             interactions, webhook_dispatcher, interaction_end_listeners
@@ -99,7 +101,11 @@ class Services:
 
 
 def _live_sessions(
-    settings: Settings, audit: AuditLog, history: SessionHistory, webhooks: WebhookDispatcher
+    settings: Settings,
+    audit: AuditLog,
+    history: SessionHistory,
+    webhooks: WebhookDispatcher,
+    bindings: InteractionBinding,
 ) -> LiveSessions:
     """Memory state by default; with ``redis_url``, state and fan-out shared in Redis."""
     timeouts = Timeouts(
@@ -110,7 +116,8 @@ def _live_sessions(
     )
     limit = settings.join_attempts_per_minute
     if settings.redis_url is None:
-        return LiveSessions(audit, MemoryState(timeouts, limit), history=history, webhooks=webhooks)
+        state = MemoryState(timeouts, limit)
+        return LiveSessions(audit, state, history=history, webhooks=webhooks, bindings=bindings)
     # A blocking pool: with many frames in flight, callers wait for a connection
     # instead of failing (redis-py's default pool raises once all are busy, which
     # would drop sessions under load).
@@ -125,6 +132,7 @@ def _live_sessions(
         RedisFanout(redis, prefix),
         history=history,
         webhooks=webhooks,
+        bindings=bindings,
     )
 
 
