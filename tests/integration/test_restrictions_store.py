@@ -57,8 +57,10 @@ async def test_migrations_make_every_table_and_can_be_run_again(database: Databa
         "webhook_subscriptions",
         "webhook_deliveries",
         "site_resource_hosts",
+        "chats",
+        "chat_messages",
     }
-    assert version == "0005"
+    assert version == "0006"
 
 
 async def test_migration_0002_downgrades_and_upgrades_again(database: Database) -> None:
