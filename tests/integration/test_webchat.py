@@ -7,6 +7,7 @@ import asyncio
 import json
 from typing import Any
 
+import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
@@ -312,3 +313,25 @@ async def test_only_the_chats_agent_may_join_its_cobrowse_session(
             assert refused["code"] == "not_your_interaction"
             await send(agent, t="join", id=session_id)
             assert (await next_of(agent, "joined"))["session"]["id"] == session_id
+
+
+async def test_a_chat_ended_through_the_api_is_ended_for_both_sides(
+    deployment: Deployment, site_origin: str, agent_cookie: str, api_key: str
+) -> None:
+    async with (
+        chat_socket(deployment, site_origin) as chat,
+        agent_socket(deployment, agent_cookie) as agent,
+    ):
+        await hello(agent)
+        chat_id, _, page = await chat_with_cobrowse(deployment, site_origin, agent, chat)
+        async with httpx.AsyncClient(base_url=deployment.url) as client:
+            ended = await client.post(
+                f"/api/v1/interactions/{chat_id}/end",
+                headers={"Authorization": f"Bearer {api_key}"},
+            )
+        assert ended.status_code == 200, ended.text
+        assert (await next_of(page, "ended"))["reason"] == "interaction_ended"
+        told = await next_of(chat, "chat_ended")
+        assert told["by"] == "system"
+        assert told["text"] == "The chat has ended."
+        assert (await next_of(agent, "chat_ended"))["text"] == "The chat has ended."

@@ -10,6 +10,7 @@ from cobrowse.core.chat import (
     MessageRate,
     clean_name,
     clean_text,
+    ended_by_side,
     ended_text,
 )
 
@@ -40,14 +41,15 @@ def test_name_is_one_bounded_line_or_none() -> None:
 
 
 def test_each_side_is_told_who_ended_the_chat() -> None:
-    assert ended_text(ended_by_customer=True, reader_is_customer=True) == "You ended the chat."
-    assert ended_text(ended_by_customer=True, reader_is_customer=False) == (
-        "The customer ended the chat."
-    )
-    assert ended_text(ended_by_customer=False, reader_is_customer=True) == (
-        "The agent ended the chat."
-    )
-    assert ended_text(ended_by_customer=False, reader_is_customer=False) == "You ended the chat."
+    assert ended_by_side("customer") == "customer"
+    assert ended_by_side("agent:alice") == "agent"
+    assert ended_by_side("api:crm") == "system"
+    assert ended_text("customer", reader_is_customer=True) == "You ended the chat."
+    assert ended_text("customer", reader_is_customer=False) == "The customer ended the chat."
+    assert ended_text("agent", reader_is_customer=True) == "The agent ended the chat."
+    assert ended_text("agent", reader_is_customer=False) == "You ended the chat."
+    assert ended_text("system", reader_is_customer=True) == "The chat has ended."
+    assert ended_text("system", reader_is_customer=False) == "The chat has ended."
 
 
 def test_message_rate_allows_a_burst_then_refuses_until_the_window_passes() -> None:

@@ -114,7 +114,7 @@ export interface ChatEndedFrame {
   v: 1;
   t: "chat_ended";
   id: string;
-  by: "customer" | "agent";
+  by: "customer" | "agent" | "system";
   text: string;
 }
 

@@ -51,11 +51,27 @@ def clean_name(name: str | None) -> str | None:
     return cleaned or None
 
 
-def ended_text(ended_by_customer: bool, reader_is_customer: bool) -> str:
-    """The chat ended: said in words to one of the two sides."""
-    if ended_by_customer == reader_is_customer:
+CUSTOMER_ENDER = "customer"
+AGENT_ENDER_PREFIX = "agent:"
+"""How the interaction's ``ended_by`` names who ended a chat: "customer", or
+"agent:<username>" (the console); anything else is a system (the integration API)."""
+
+
+def ended_by_side(ended_by: str) -> str:
+    """ "customer", "agent" or "system": which side ended the chat."""
+    if ended_by == CUSTOMER_ENDER:
+        return "customer"
+    return "agent" if ended_by.startswith(AGENT_ENDER_PREFIX) else "system"
+
+
+def ended_text(side: str, reader_is_customer: bool) -> str:
+    """The chat ended (``side`` from :func:`ended_by_side`): said in words to one of
+    its two sides."""
+    if side == "system":
+        return "The chat has ended."
+    if (side == "customer") == reader_is_customer:
         return "You ended the chat."
-    return "The customer ended the chat." if ended_by_customer else "The agent ended the chat."
+    return "The customer ended the chat." if side == "customer" else "The agent ended the chat."
 
 
 @dataclass

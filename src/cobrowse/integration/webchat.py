@@ -15,15 +15,23 @@ import logging
 from typing import Literal
 
 from cobrowse.core import protocol
-from cobrowse.core.chat import ChatRefused, Sender, clean_name, clean_text, ended_text
+from cobrowse.core.chat import (
+    AGENT_ENDER_PREFIX,
+    CUSTOMER_ENDER,
+    ChatRefused,
+    Sender,
+    clean_name,
+    clean_text,
+    ended_by_side,
+    ended_text,
+)
 from cobrowse.core.interactions import InteractionKind
 from cobrowse.integration.interactions import InteractionLifecycle
 from cobrowse.live.chat_hub import ChatHub
 from cobrowse.store.chats import Chat, ChatMessage, ChatStore
+from cobrowse.store.interactions import Interaction
 
 log = logging.getLogger("cobrowse.chat")
-
-CUSTOMER = "customer"
 
 
 def _spaced(session_id: str) -> str:
@@ -133,26 +141,30 @@ class WebChat:
 
     async def end(self, chat_id: str, by_customer: bool, agent: str | None = None) -> None:
         """End the chat, its live co-browse sessions with it (``interaction_ended``);
-        both sides are told in words. An agent may end only its own chats."""
+        both sides are told in words (:meth:`interaction_closed`). An agent may end
+        only its own chats."""
         chat = await self.store.get(chat_id)
         if chat is None:
             raise ChatRefused("no_such_chat", "There is no such chat.")
         if not by_customer and chat.agent != agent:
             raise ChatRefused("not_your_chat", "This chat is not yours.")
-        ending, _ = await self._lifecycle.end(chat.id, CUSTOMER if by_customer else str(agent))
-        if not ending.ended_now:
-            return
-        by = CUSTOMER if by_customer else "agent"
-        to_customer = ended_text(by_customer, reader_is_customer=True)
-        await self.hub.to_customer(
-            chat.id, protocol.encode(protocol.ChatEnded(v=1, id=chat.id, by=by, text=to_customer))
+        await self._lifecycle.end(
+            chat.id, CUSTOMER_ENDER if by_customer else f"{AGENT_ENDER_PREFIX}{agent}"
         )
-        if chat.agent is not None:
-            to_agent = ended_text(by_customer, reader_is_customer=False)
-            await self.hub.to_agent(
-                chat.agent,
-                protocol.encode(protocol.ChatEnded(v=1, id=chat.id, by=by, text=to_agent)),
-            )
+
+    async def interaction_closed(self, interaction: Interaction, ended_by: str) -> None:
+        """Any interaction ended, here or through the integration API or the console's
+        calls endpoints: a chat's two sides are told who ended it, in words."""
+        if interaction.kind is not InteractionKind.CHAT:
+            return
+        side = ended_by_side(ended_by)
+        to_customer = ended_text(side, reader_is_customer=True)
+        notice = protocol.ChatEnded(v=1, id=interaction.id, by=side, text=to_customer)
+        await self.hub.to_customer(interaction.id, protocol.encode(notice))
+        if interaction.agent is not None:
+            to_agent = ended_text(side, reader_is_customer=False)
+            notice = protocol.ChatEnded(v=1, id=interaction.id, by=side, text=to_agent)
+            await self.hub.to_agent(interaction.agent, protocol.encode(notice))
 
     async def _open(self, chat_id: str) -> Chat:
         chat = await self.store.get(chat_id)

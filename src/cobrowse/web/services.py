@@ -79,6 +79,8 @@ class Services:
         lifecycle = InteractionLifecycle(
             interactions, webhook_dispatcher, interaction_end_listeners
         )
+        webchat = WebChat(ChatStore(db), lifecycle, ChatHub(live))
+        lifecycle.closed_listeners.append(webchat)
         return cls(
             settings=settings,
             db=db,
@@ -96,7 +98,7 @@ class Services:
             webhook_worker=webhook_worker,
             interaction_end_listeners=interaction_end_listeners,
             resources=build_resource_proxy(settings, sites.resource_policy),
-            webchat=WebChat(ChatStore(db), lifecycle, ChatHub(live)),
+            webchat=webchat,
         )
 
 
