@@ -65,6 +65,9 @@ def chat_and_cobrowse(deployment: Deployment, customer: Page, agent: Page, agent
     expect(agent.get_by_role("button", name="Exit session")).to_be_visible()
     expect(mirror(agent).get_by_text("Your order #4417 ships on Friday.")).to_be_visible()
     expect(customer.get_by_text("The agent can see this page.")).to_be_visible()
+    # The chat widget is cobrowse's own UI: never recorded, so never in the agent's view.
+    expect(mirror(agent).get_by_text("It ships on Friday.")).to_have_count(0)
+    expect(mirror(agent).get_by_role("button", name="End chat")).to_have_count(0)
 
     # The chat and the session follow the tab through a full page load.
     customer.get_by_role("link", name="Delivery options").click()

@@ -12,7 +12,9 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
+from cobrowse.store.models import AuditEvent
 from tests.integration.conftest import agent_socket, customer_socket
+from tests.integration.test_admin import audit_where
 from tests.integration.test_sockets import closed_with, hello, receive
 from tests.support import Deployment, Server, sign_in_cookie
 
@@ -239,6 +241,14 @@ async def test_customer_ending_the_chat_ends_its_cobrowse_session(
         assert console_ended["reason"] == "interaction_ended"
         told = await next_of(agent, "chat_ended")
         assert told["text"] == "The customer ended the chat."
+        audited = await audit_where(
+            deployment, AuditEvent.kind.in_(["chat_accepted", "chat_ended"])
+        )
+        mine = [
+            (kind, actor) for kind, actor, detail in audited if detail == {"interaction": chat_id}
+        ]
+        assert mine[0][0] == "chat_accepted"
+        assert mine[1:] == [("chat_ended", "customer")]
 
 
 async def test_agent_ending_the_chat_ends_its_cobrowse_session(

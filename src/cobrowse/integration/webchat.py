@@ -12,7 +12,7 @@ Chat text is never logged.
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Literal, Protocol
 
 from cobrowse.core import protocol
 from cobrowse.core.chat import (
@@ -38,11 +38,24 @@ def _spaced(session_id: str) -> str:
     return " ".join(session_id[i : i + 3] for i in range(0, len(session_id), 3))
 
 
+class Audit(Protocol):
+    async def record(
+        self, kind: str, actor: str, session_id: str | None = None, **detail: str | int | None
+    ) -> None: ...
+
+
 class WebChat:
-    def __init__(self, store: ChatStore, lifecycle: InteractionLifecycle, hub: ChatHub) -> None:
+    def __init__(
+        self,
+        store: ChatStore,
+        lifecycle: InteractionLifecycle,
+        hub: ChatHub,
+        audit: Audit | None = None,
+    ) -> None:
         self.store = store
         self._lifecycle = lifecycle
         self.hub = hub
+        self._audit = audit
 
     # The customer ---------------------------------------------------------------------
 
@@ -122,6 +135,8 @@ class WebChat:
     async def accept(self, agent: str, chat_id: str) -> Chat:
         chat = await self.store.accept(chat_id, agent)
         log.info("chat accepted", extra={"interaction": chat.id, "agent": agent})
+        if self._audit is not None:
+            await self._audit.record("chat_accepted", agent, None, interaction=chat.id)
         accepted = protocol.ChatAccepted(v=1, id=chat.id, agent=agent)
         await self.hub.to_customer(chat.id, protocol.encode(accepted))
         message = await self.store.add_message(
@@ -148,9 +163,11 @@ class WebChat:
             raise ChatRefused("no_such_chat", "There is no such chat.")
         if not by_customer and chat.agent != agent:
             raise ChatRefused("not_your_chat", "This chat is not yours.")
-        await self._lifecycle.end(
-            chat.id, CUSTOMER_ENDER if by_customer else f"{AGENT_ENDER_PREFIX}{agent}"
-        )
+        ended_by = CUSTOMER_ENDER if by_customer else f"{AGENT_ENDER_PREFIX}{agent}"
+        ending, _ = await self._lifecycle.end(chat.id, ended_by)
+        if ending.ended_now and self._audit is not None:
+            actor = CUSTOMER_ENDER if by_customer else str(agent)
+            await self._audit.record("chat_ended", actor, None, interaction=chat.id)
 
     async def interaction_closed(self, interaction: Interaction, ended_by: str) -> None:
         """Any interaction ended, here or through the integration API or the console's

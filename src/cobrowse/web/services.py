@@ -79,7 +79,7 @@ class Services:
         lifecycle = InteractionLifecycle(
             interactions, webhook_dispatcher, interaction_end_listeners
         )
-        webchat = WebChat(ChatStore(db), lifecycle, ChatHub(live))
+        webchat = WebChat(ChatStore(db), lifecycle, ChatHub(live), audit)
         lifecycle.closed_listeners.append(webchat)
         return cls(
             settings=settings,
