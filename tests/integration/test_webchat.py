@@ -345,3 +345,17 @@ async def test_a_chat_ended_through_the_api_is_ended_for_both_sides(
         assert told["by"] == "system"
         assert told["text"] == "The chat has ended."
         assert (await next_of(agent, "chat_ended"))["text"] == "The chat has ended."
+
+
+async def test_a_chat_belongs_to_its_site(deployment: Deployment, site_origin: str) -> None:
+    other_origin = "http://other-site.example"
+    deployment.add_site("other-site", [other_origin])
+    async with chat_socket(deployment, site_origin) as chat:
+        started = await start_chat(chat)
+        async with chat_socket(deployment, other_origin) as elsewhere:
+            await send(elsewhere, t="chat_resume", id=started["id"], token=started["token"])
+            assert (await receive(elsewhere))["code"] == "no_such_chat"
+            assert await closed_with(elsewhere) == (4000, "no_such_chat")
+        async with customer_socket(deployment, other_origin) as page:
+            await send(page, t="start", chat=started["id"], token=started["token"])
+            assert (await receive(page))["code"] == "no_such_chat"
