@@ -364,3 +364,124 @@ def test_relative_references_before_any_meta_are_blocked() -> None:
     event = stream.event(full_snapshot(element(10, "img", src="/a.png")))
     assert event is not None
     assert body_of(event)[0]["attributes"]["src"] == BLOCKED_REFERENCE
+
+
+# What the customer's script sends in place of what the proxy cannot fetch -------
+
+
+def test_inlined_stylesheet_text_is_sanitized_like_any_stylesheet() -> None:
+    # rrweb's inlineStylesheet: the text of an intranet stylesheet the page could read,
+    # its references made absolute against the stylesheet's own URL.
+    css = (
+        '@import url("data:text/css,p{background:url(https://evil.test/x.png)}");\n'
+        '@font-face { font-family: F; src: url("data:font/woff2;base64,d09GMgAB"); }\n'
+        '.logo { background: url("data:image/png;base64,iVBORw0KGgo="); }\n'
+        '.doc { background: url("data:text/html,<script>alert(1)</script>"); }\n'
+        '.cdn { background: url("https://cdn.example.net/a.png"); }\n'
+        '.intranet { background: url("https://intranet.corp/b.png"); }\n'
+    )
+    filtered = only_element(element(10, "link", rel="stylesheet", _cssText=css))
+    inlined = filtered["attributes"]["_cssText"]
+    assert "evil.test" not in inlined
+    assert "text/css" not in inlined
+    assert "text/html" not in inlined
+    assert "<script>" not in inlined
+    assert "data:font/woff2;base64,d09GMgAB" in inlined
+    assert "data:image/png;base64,iVBORw0KGgo=" in inlined
+    assert css_urls(inlined) == [
+        BLOCKED_REFERENCE,
+        BLOCKED_REFERENCE,
+        "https://cdn.example.net/a.png",
+        BLOCKED_REFERENCE,
+    ]
+
+
+def test_inlined_stylesheet_text_added_later_is_sanitized() -> None:
+    stream = stream_filter()
+    stream.event(full_snapshot())
+    css = ".a { background: url(https://intranet.corp/a.png) } .b { background: url(/b.png) }"
+    added = element(20, "link", rel="stylesheet", _cssText=css)
+    event = stream.event(mutation(adds=[{"parentId": 3, "nextId": None, "node": added}]))
+    assert event is not None
+    inlined = event["data"]["adds"][0]["node"]["attributes"]["_cssText"]
+    assert css_urls(inlined) == [BLOCKED_REFERENCE, "https://shop.example.com/b.png"]
+    changed = stream.event(mutation(attributes=[{"id": 20, "attributes": {"_cssText": css}}]))
+    assert changed is not None
+    assert changed["data"]["attributes"][0]["attributes"]["_cssText"] == inlined
+
+
+def test_inlined_images_pass_only_as_images() -> None:
+    stream = stream_filter()
+    stream.event(full_snapshot(element(10, "img", src="https://intranet.corp/logo.png")))
+    png = "data:image/png;base64,iVBORw0KGgo="
+    inlined = stream.event(
+        mutation(attributes=[{"id": 10, "attributes": {"src": png, "srcset": None}}])
+    )
+    assert inlined is not None
+    assert inlined["data"]["attributes"][0]["attributes"] == {"src": png, "srcset": None}
+    for hostile in ("data:text/html,<script>alert(1)</script>", "data:,x", "data:text/css,p{}"):
+        changed = stream.event(mutation(attributes=[{"id": 10, "attributes": {"src": hostile}}]))
+        assert changed is not None
+        assert changed["data"]["attributes"][0]["attributes"] == {"src": BLOCKED_REFERENCE}
+
+
+def test_a_same_origin_iframe_keeps_its_document_but_loads_nothing() -> None:
+    # rrweb records a same-origin frame's document as the iframe node's child.
+    inner_body = element(33, "body", [element(34, "p", [text(35, "Inside")], style="color: red")])
+    inner = {
+        "type": 0,
+        "id": 30,
+        "rootId": 30,
+        "childNodes": [element(31, "html", [element(32, "head"), inner_body], rootId=30)],
+    }
+    frame = element(10, "iframe", src="https://shop.example.com/inner.html")
+    frame["childNodes"] = [inner]
+    filtered = only_element(frame)
+    assert filtered["attributes"]["src"] == BLOCKED_REFERENCE
+    (document,) = filtered["childNodes"]
+    assert document["rootId"] == 30
+    assert "Inside" in json.dumps(document)
+    # Its document arriving later (the frame loaded after the snapshot) is kept too.
+    stream = stream_filter()
+    stream.event(full_snapshot(element(10, "iframe")))
+    event = stream.event(mutation(adds=[{"parentId": 10, "nextId": None, "node": inner}]))
+    assert event is not None
+    assert "Inside" in json.dumps(event["data"]["adds"])
+
+
+def test_adopted_stylesheets_and_their_rules_keep_their_ids() -> None:
+    stream = stream_filter()
+    stream.event(full_snapshot())
+    adopted = {
+        "type": 3,
+        "timestamp": 3,
+        "data": {
+            "source": 15,
+            "id": 1,
+            "styleIds": [1, 2],
+            "styles": [
+                {"styleId": 1, "rules": [{"rule": ".a { color: red }", "index": 0}]},
+                {"styleId": 2, "rules": [{"rule": ".b { background: url(https://evil.test/x) }"}]},
+            ],
+        },
+    }
+    event = stream.event(adopted)
+    assert event is not None
+    assert event["data"]["styleIds"] == [1, 2]
+    assert event["data"]["styles"][0] == {
+        "styleId": 1,
+        "rules": [{"rule": ".a { color: red }", "index": 0}],
+    }
+    assert "evil.test" not in json.dumps(event)
+    rule = {
+        "type": 3,
+        "timestamp": 4,
+        "data": {"source": 8, "styleId": 2, "adds": [{"rule": ".c { color: blue }", "index": 1}]},
+    }
+    event = stream.event(rule)
+    assert event is not None
+    assert event["data"] == {
+        "source": 8,
+        "styleId": 2,
+        "adds": [{"rule": ".c { color: blue }", "index": 1}],
+    }

@@ -4,6 +4,7 @@
 import { record } from "rrweb";
 import type { eventWithTime } from "@rrweb/types";
 import type { MaskInputOptions } from "rrweb-snapshot";
+import { ImageInliner, StylesheetInliner } from "./inline";
 import { MASK_PLACEHOLDER, Scrubber } from "./masking";
 import type { RestrictionPolicy } from "./policy";
 
@@ -41,15 +42,27 @@ export const OWN_UI_SELECTOR = "[data-cobrowse-ui]";
 export class PageCapture {
   private stop: (() => void) | null = null;
   private readonly scrubber: Scrubber;
+  private readonly inliner: ImageInliner;
+  private readonly stylesheets: StylesheetInliner;
 
+  /** `proxied` tells whether the resource proxy fetches a URL; images it does not
+   * are sent inline when the page can read them (see inline.ts). */
   constructor(
     private readonly policy: RestrictionPolicy,
     private readonly emit: (event: eventWithTime) => void,
+    proxied: () => (url: URL) => boolean,
   ) {
     this.scrubber = new Scrubber(
       (element) => policy.isMasked(element),
       (id) => record.mirror.getNode(id),
     );
+    this.inliner = new ImageInliner(
+      proxied,
+      (element) => policy.isMasked(element),
+      (id) => record.mirror.getNode(id),
+      emit,
+    );
+    this.stylesheets = new StylesheetInliner(proxied, (id) => record.mirror.getNode(id), emit);
   }
 
   /** The mirror's node ids, the same numbers the agent's view uses. */
@@ -68,7 +81,13 @@ export class PageCapture {
       return;
     }
     const stop = record({
-      emit: (event) => this.emit(this.scrubber.scrubEvent(event)),
+      emit: (event) => {
+        const scrubbed = this.scrubber.scrubEvent(event);
+        const inlined = this.inliner.after(scrubbed);
+        this.emit(scrubbed);
+        for (const image of inlined) this.emit(image);
+        this.stylesheets.after(scrubbed);
+      },
       // maskInputFn makes the mask constant-length (rrweb's default keeps the length).
       maskInputOptions: TEXT_LIKE_INPUTS,
       maskInputFn: (text, element) => {
@@ -88,7 +107,13 @@ export class PageCapture {
       sampling: { mousemove: false, scroll: 50 },
       recordCanvas: false,
       collectFonts: false,
+      // The text of every stylesheet the page can read (same origin or CORS), which
+      // is what the customer sees, even when the proxy could not fetch it (an
+      // intranet host, a stylesheet behind a sign-in). The server rewrites the
+      // url()s in it. Images: see inline.ts; rrweb's inlineImages would inline them
+      // all, and would not ask the masking rules.
       inlineStylesheet: true,
+      inlineImages: false,
       errorHandler: (error) => {
         console.warn("cobrowse: capture error", error);
         return true;

@@ -13,6 +13,7 @@ import {
   type ToCustomer,
 } from "../shared/protocol";
 import { PageCapture } from "./capture";
+import { proxiedBy, type ProxiedHost } from "./inline";
 import { AgentControl } from "./control";
 import { SessionBeacon } from "./elsewhere";
 import { MaskMarkers } from "./markers";
@@ -89,6 +90,8 @@ class CobrowseClient {
   private starting: Promise<SessionInfo> | null = null;
   private removePointerListener: (() => void) | null = null;
   private reconnects = 0;
+  /** Whether the resource proxy fetches a URL: everything, until the server said. */
+  private proxied: (url: URL) => boolean = () => true;
   /** Where the socket may connect: data-servers, else the script's own server. */
   private readonly servers: URL[];
   private serverIndex = 0;
@@ -96,7 +99,11 @@ class CobrowseClient {
   constructor(script: HTMLScriptElement | null) {
     this.server = new URL(script?.src ?? "/", location.href);
     this.servers = serverList(script?.dataset.servers, this.server);
-    this.capture = new PageCapture(this.policy, (event) => this.sendStream(event));
+    this.capture = new PageCapture(
+      this.policy,
+      (event) => this.sendStream(event),
+      () => this.proxied,
+    );
     this.control = new AgentControl(
       this.policy,
       (id) => this.capture.nodeById(id),
@@ -211,6 +218,12 @@ class CobrowseClient {
     }
     if (!response.ok) {
       throw new Error(`the co-browse server answered ${response.status}; co-browse is off on this page.`);
+    }
+    try {
+      const config = (await response.json()) as { proxied?: unknown };
+      if (Array.isArray(config.proxied)) this.proxied = proxiedBy(config.proxied as ProxiedHost[]);
+    } catch {
+      // An older server: it lists no hosts, nothing is inlined.
     }
   }
 

@@ -108,6 +108,17 @@ def absolute_resource_url(reference: str, base_url: str) -> str | None:
     return absolute
 
 
+_SAFE_DATA = re.compile(r"^\s*data:\s*(image/|font/|application/(x-)?font)", re.IGNORECASE)
+
+
+def harmless_data_url(reference: str) -> bool:
+    """Whether ``reference`` is a ``data:`` URL of an image or a font: it loads
+    nothing, and an image runs no script. Any other ``data:`` URL (a document, a
+    stylesheet that could reference more, a script) is blocked like a URL of a
+    host the site does not allow."""
+    return _SAFE_DATA.match(reference) is not None
+
+
 def stays_inline(reference: str) -> bool:
     """References that load nothing from the network and are left as they are:
     ``data:`` URLs, a fragment of the same document (SVG filters, ``<use>``), and

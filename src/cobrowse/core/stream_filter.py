@@ -41,6 +41,7 @@ from typing import Any
 from cobrowse.core.resource_urls import (
     BLOCKED_REFERENCE,
     absolute_resource_url,
+    harmless_data_url,
     proxied_url,
 )
 from cobrowse.proxy.css import StylesheetTemplate, css_text_template, render_stylesheet
@@ -90,7 +91,6 @@ _URL_ATTRIBUTES = frozenset(
 )
 _REMOVED_ATTRIBUTES = frozenset({"srcdoc", "http-equiv"})
 _CSS_ATTRIBUTES = frozenset({"style", "_csstext"})
-_SAFE_DATA = re.compile(r"^\s*data:\s*(image/|font/|application/(x-)?font)", re.IGNORECASE)
 # What a URL-looking value of any attribute must not start with.
 _SCRIPT_SCHEMES = re.compile(r"^[\x00-\x20]*(javascript|vbscript|livescript)\s*:", re.IGNORECASE)
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20]")
@@ -350,7 +350,7 @@ class StreamFilter:
         if not stripped or stripped.startswith("#"):
             return reference
         if stripped[:5].lower() == "data:":
-            return reference if _SAFE_DATA.match(stripped) else BLOCKED_REFERENCE
+            return reference if harmless_data_url(stripped) else BLOCKED_REFERENCE
         return self._link(absolute_resource_url(stripped, self.page_url)) or BLOCKED_REFERENCE
 
     def _link(self, absolute: str | None) -> str | None:

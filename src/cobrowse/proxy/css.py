@@ -22,7 +22,12 @@ from typing import Any
 import tinycss2
 import tinycss2.ast
 
-from cobrowse.core.resource_urls import BLOCKED_REFERENCE, absolute_resource_url, stays_inline
+from cobrowse.core.resource_urls import (
+    BLOCKED_REFERENCE,
+    absolute_resource_url,
+    harmless_data_url,
+    stays_inline,
+)
 
 HOLE = "\x00"
 """Marks a reference in a template. CSS cannot contain it: the tokenizer turns
@@ -165,6 +170,11 @@ def _rewrite(nodes: Iterable[Any], base: str, urls: list[str]) -> Iterator[Any]:
 def _reference(node: Any, hole: type[Any], base: str, urls: list[str]) -> Any:
     reference: str = node.value
     if stays_inline(reference):
-        return node
+        # data: only for images and fonts: @import url(data:text/css,...) would bring
+        # in a stylesheet nobody rewrote.
+        if reference.strip()[:5].lower() != "data:" or harmless_data_url(reference):
+            return node
+        urls.append(BLOCKED_REFERENCE)
+        return hole(node.source_line, node.source_column)
     urls.append(absolute_resource_url(reference, base) or BLOCKED_REFERENCE)
     return hole(node.source_line, node.source_column)

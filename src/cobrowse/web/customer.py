@@ -17,6 +17,7 @@ from cobrowse.core.resource_hosts import ResourcePolicy
 from cobrowse.core.session import Refusal, Role, Session
 from cobrowse.core.stream_filter import StreamFilter
 from cobrowse.live.sessions import LiveSessions, describe
+from cobrowse.proxy.reach import ProxyReach
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.services import STATIC_DIST, Services, services_of
 
@@ -31,8 +32,13 @@ async def customer_script(request: Request) -> Response:
     )
 
 
+_REACH = ProxyReach()
+
+
 async def customer_config(request: Request) -> Response:
-    """Tell the script whether its page's origin is a registered site.
+    """Tell the script whether its page's origin is a registered site, and which
+    hosts the resource proxy fetches from (``proxied``, see proxy.reach): the script
+    sends inline what the page can read of the rest.
 
     The answer carries CORS headers even when it is a refusal, so the script can
     print the reason instead of a bare network error.
@@ -50,7 +56,10 @@ async def customer_config(request: Request) -> Response:
             status_code=403,
             headers=cors,
         )
-    return JSONResponse({"site": site.name}, headers=cors)
+    proxied = await _REACH.proxied_hosts(site.resource_policy)
+    return JSONResponse(
+        {"site": site.name, "proxied": [host.to_wire() for host in proxied]}, headers=cors
+    )
 
 
 FILTER_IN_THREAD_BYTES = 32_768
