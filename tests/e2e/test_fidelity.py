@@ -536,6 +536,11 @@ def test_what_the_proxy_cannot_fetch_comes_inline_from_the_customer(
         "(doc) => [...doc.fonts].some((face) => face.family.replace(/\"/g, '') === "
         "'IntranetFont' && face.status === 'loaded')",
     )
+    # Each inlined image follows its element in a mutation of its own, once drawn.
+    for inlined in ("logo", "late", "cors"):
+        expect(mirror(agent).locator(f"#{inlined}")).to_have_attribute(
+            "src", re.compile(r"^data:image/png;base64,")
+        )
     sources = mirror_value(
         agent,
         "(doc) => Object.fromEntries([...doc.images].map((image) => "
