@@ -17,7 +17,7 @@ from cobrowse.config import Settings
 from cobrowse.live.restriction_poll import poll_restrictions
 from cobrowse.live.sessions import run_timeouts
 from cobrowse.metrics import CONTENT_TYPE
-from cobrowse.web import admin, agent, customer, resources
+from cobrowse.web import admin, agent, chat, customer, resources
 from cobrowse.web.admin import create_admin_api
 from cobrowse.web.agent_api import create_agent_api
 from cobrowse.web.api import create_api
@@ -66,7 +66,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
                 )
             ),
             asyncio.create_task(run_timeouts(shared.live)),
-            asyncio.create_task(shared.live.fanout.run(shared.live.deliver)),
+            asyncio.create_task(shared.live.fanout.run(shared.webchat.hub.deliver)),
             asyncio.create_task(shared.webhook_worker.run()),
         ]
         yield
@@ -88,6 +88,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/cobrowse.js", customer.customer_script),
             Route("/customer/config", customer.customer_config),
             WebSocketRoute("/ws/customer", customer.customer_socket),
+            WebSocketRoute("/ws/chat", chat.chat_socket),
             Route("/agent", agent.console),
             *agent.SIGN_IN.routes(),
             WebSocketRoute("/ws/agent", agent.agent_socket),

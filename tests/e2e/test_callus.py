@@ -11,15 +11,26 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import join_and_see, open_site, sign_in
-from tests.support import Deployment
+from tests.e2e.conftest import TEST_PAGES
+from tests.e2e.helpers import join, join_and_see, open_site, sign_in
+from tests.support import Deployment, deploy
 
 pytestmark = pytest.mark.e2e
 
 CALL_ENDED = "The chat or call this co-browse session belonged to ended"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """Joining by ID needs the agent's open call, as in production (S2)."""
+    running = deploy(
+        tmp_path_factory.mktemp("callus"), {"pages": TEST_PAGES}, require_interaction=True
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
 def api(deployment: Deployment) -> Iterator[httpx.Client]:
     key = deployment.add_api_key("contact-centre")
     with httpx.Client(
@@ -53,10 +64,6 @@ def test_callus_shows_the_numbers_and_no_other_widget(
     assert support.evaluate("(link) => getComputedStyle(link).color") != "rgb(255, 0, 0)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the lead's binding of joins by ID to the agent's open voice interaction (S2)",
-)
 def test_the_agent_on_the_phone_joins_with_the_id_read_out_and_ending_the_call_ends_it(
     deployment: Deployment, customer: Page, agent: Page, agent_name: str, api: httpx.Client
 ) -> None:
@@ -95,8 +102,10 @@ def test_the_agent_on_the_phone_joins_with_the_id_read_out_and_ending_the_call_e
 
 
 def test_exit_in_the_dialog_ends_the_session_for_both(
-    deployment: Deployment, customer: Page, agent: Page, agent_name: str
+    deployment: Deployment, customer: Page, agent: Page, agent_name: str, api: httpx.Client
 ) -> None:
+    created = api.post("/interactions", json={"kind": "voice", "agent": agent_name})
+    assert created.status_code == 201, created.text
     open_site(customer, f"{deployment.site_urls['pages']}/callus.html")
     customer.get_by_role("button", name="Browse with you").click()
     dialog = customer.get_by_role("dialog", name="Co-browse session ID")
@@ -113,3 +122,18 @@ def test_exit_in_the_dialog_ends_the_session_for_both(
     # Back to the widget, ready for the next call.
     customer.get_by_role("alert").get_by_role("button", name="OK").click()
     expect(customer.get_by_role("button", name="Browse with you")).to_be_visible()
+
+
+def test_an_agent_with_no_open_call_cannot_join_by_the_id(
+    deployment: Deployment, customer: Page, agent: Page, agent_name: str
+) -> None:
+    open_site(customer, f"{deployment.site_urls['pages']}/callus.html")
+    customer.get_by_role("button", name="Browse with you").click()
+    dialog = customer.get_by_role("dialog", name="Co-browse session ID")
+    session_id = dialog.locator("[data-session-id]").get_attribute("data-session-id")
+    assert session_id is not None
+    sign_in(agent, deployment, agent_name)
+    join(agent, session_id)
+    expect(agent.get_by_role("status")).to_contain_text("You have no open call to bind")
+    expect(agent.get_by_role("button", name="Exit session")).to_be_hidden()
+    expect(dialog.get_by_role("status")).to_have_text("Read this ID to your agent.")

@@ -97,7 +97,10 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     running = deploy(
-        tmp_path_factory.mktemp("webhooks-flow"), {"pages": TEST_PAGES}, webhook_poll_seconds=0.1
+        tmp_path_factory.mktemp("webhooks-flow"),
+        {"pages": TEST_PAGES},
+        webhook_poll_seconds=0.1,
+        require_interaction=True,  # joins by ID bind the session to the agent's call (S2)
     )
     yield running
     running.stop()
@@ -199,6 +202,14 @@ def share_and_grant_write_mode(
     return session_id, hands
 
 
+def open_call(api: httpx.Client, agent_name: str) -> str:
+    """The agent's voice call, as a contact-center system reports it."""
+    created = api.post("/interactions", json={"kind": "voice", "agent": agent_name})
+    assert created.status_code == 201, created.text
+    call: str = created.json()["id"]
+    return call
+
+
 def test_a_co_browse_sends_signed_session_events_with_the_real_end_reason(
     deployment: Deployment,
     customer: Page,
@@ -209,6 +220,7 @@ def test_a_co_browse_sends_signed_session_events_with_the_real_end_reason(
     subscription: tuple[str, str],
 ) -> None:
     subscription_id, secret = subscription
+    call = open_call(api, agent_name)
     session_id, _ = share_and_grant_write_mode(deployment, customer, agent, agent_name)
     customer.get_by_role("button", name="Exit").click()
     expect(agent.get_by_text("Session ended", exact=False)).to_be_visible()
@@ -230,8 +242,12 @@ def test_a_co_browse_sends_signed_session_events_with_the_real_end_reason(
     assert by_type["session.agent_joined"]["data"]["agent"] == agent_name
     changed = by_type["session.mode_changed"]["data"]
     assert (changed["mode"], changed["changed_by"]) == ("write", "customer")
+    # The customer ended it before the call ended: the real reason.
     assert by_type["session.ended"]["data"]["reason"] == "customer_exit"
-    assert by_type["session.ended"]["data"]["interaction_id"] is None
+    # It starts unbound (a CallUs-style session); the agent's join binds it to the call.
+    assert by_type["session.started"]["data"]["interaction_id"] is None
+    for delivery in received[1:]:
+        assert delivery.event["data"]["interaction_id"] == call, delivery.event["type"]
 
     check_signatures(secret, received)
     check_tampering_is_detected(secret, received[-1])
@@ -241,10 +257,6 @@ def test_a_co_browse_sends_signed_session_events_with_the_real_end_reason(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the lead's binding of joins by ID to the agent's open voice interaction (S2)",
-)
 def test_ending_the_call_ends_the_session_and_both_are_sent_signed(
     deployment: Deployment,
     customer: Page,
@@ -255,9 +267,7 @@ def test_ending_the_call_ends_the_session_and_both_are_sent_signed(
     subscription: tuple[str, str],
 ) -> None:
     subscription_id, secret = subscription
-    created = api.post("/interactions", json={"kind": "voice", "agent": agent_name})
-    assert created.status_code == 201, created.text
-    call = created.json()["id"]
+    call = open_call(api, agent_name)
     session_id, _ = share_and_grant_write_mode(deployment, customer, agent, agent_name)
 
     ended = api.post(f"/interactions/{call}/end")
@@ -280,7 +290,8 @@ def test_ending_the_call_ends_the_session_and_both_are_sent_signed(
     received = sorted(receiver.matching(about_this_call), key=lambda d: d.event["created_at"])
     assert len(received) == len(EVENTS), [d.event["type"] for d in received]
     by_type = {delivery.event["type"]: delivery.event["data"] for delivery in received}
-    for event_type in EVENTS[:4]:
+    assert by_type["session.started"]["interaction_id"] is None
+    for event_type in EVENTS[1:4]:
         assert by_type[event_type]["interaction_id"] == call, event_type
     assert by_type["session.ended"]["reason"] == "interaction_ended"
     report = by_type["interaction.ended"]

@@ -57,6 +57,8 @@ async def test_migrations_make_every_table_and_can_be_run_again(database: Databa
         "webhook_subscriptions",
         "webhook_deliveries",
         "site_resource_hosts",
+        "chats",
+        "chat_messages",
         "site_phones",
     }
     assert version == "0007"

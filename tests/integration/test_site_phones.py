@@ -81,7 +81,7 @@ async def test_migration_0007_downgrades_and_upgrades_again(database: Database) 
     await store.add("shop", ["https://shop.example.com"])
     await store.change_phones("shop", ["+1 555 0100"])
     async with database.engine.begin() as connection:
-        await connection.run_sync(alembic, "downgrade", "0005")
+        await connection.run_sync(alembic, "downgrade", "0006")
         tables = await connection.run_sync(table_names)
     assert "site_phones" not in tables
     assert "sites" in tables

@@ -12,6 +12,7 @@ import {
 import { byId } from "../shared/dom";
 import { CallsPanel } from "./calls";
 import { MirrorView } from "./view";
+import { ChatDesk } from "./chats";
 
 const RECONNECT_DELAYS_MS = [250, 500, 1000, 2000, 4000, 8000];
 
@@ -30,6 +31,7 @@ class Console {
   private readonly address = byId<HTMLInputElement>("address");
   private readonly status = byId<HTMLElement>("status");
   private readonly view: MirrorView;
+  private readonly chats: ChatDesk;
 
   constructor() {
     this.view = new MirrorView(byId("view"), byId("stage"), {
@@ -62,8 +64,11 @@ class Console {
       event.preventDefault();
       const typed = this.idInput.value.trim();
       if (!typed) return;
-      this.say(`Joining session ${typed}…`);
-      this.send({ v: 1, t: "join", id: typed });
+      this.join(typed);
+    });
+    this.chats = new ChatDesk(byId("chat-queue"), byId("chat-queue-empty"), byId("my-chats"), {
+      send: (frame) => this.send(frame),
+      join: (sessionId) => this.join(sessionId),
     });
     byId<HTMLButtonElement>("exit-session").addEventListener("click", () => this.send({ v: 1, t: "exit" }));
     // What the calls panel says never hides why a session just ended (ending a call
@@ -74,11 +79,17 @@ class Console {
     this.connect();
   }
 
+  private join(sessionId: string): void {
+    this.say(`Joining session ${sessionId}…`);
+    this.send({ v: 1, t: "join", id: sessionId });
+  }
+
   private connect(): void {
     const socket = new WebSocket(socketUrl("/ws/agent", location.href));
     this.socket = socket;
     socket.addEventListener("open", () => {
       this.attempts = 0;
+      this.chats.connected();
     });
     socket.addEventListener("message", (message) => {
       const frame = parseFrame<ToAgent>(message.data);
@@ -104,6 +115,10 @@ class Console {
   }
 
   private handle(frame: ToAgent): void {
+    if (this.chats.handles(frame)) {
+      this.chats.handle(frame);
+      return;
+    }
     switch (frame.t) {
       case "hello":
         if (frame.session) {

@@ -23,6 +23,7 @@ import { Emitter, type Handler } from "./events";
 import { CustomerUI } from "./ui";
 import { supportPhones } from "./callus";
 import { widgetsFrom } from "./widgets";
+import { WebChat, type ChatCredentials } from "./webchat";
 
 interface EndedPayload {
   reason: string;
@@ -70,6 +71,8 @@ class CobrowseClient {
   private readonly control: AgentControl;
   private readonly markers: MaskMarkers;
   private readonly beacon: SessionBeacon;
+  /** The built-in WebChat, when the script tag asks for it (data-widgets="webchat"). */
+  readonly webchat: WebChat | null = null;
   private restrictions: SiteRestrictions | null = null;
   private path = location.pathname;
   private readonly siteCheck: Promise<void>;
@@ -97,13 +100,14 @@ class CobrowseClient {
       (id) => this.capture.nodeById(id),
       (refusal) => this.send({ v: 1, t: "refused", code: refusal.code, text: refusal.text }),
     );
+    const widgets = widgetsFrom(script?.dataset);
     this.ui = new CustomerUI(
       {
         start: () => void this.start().catch(() => undefined),
         exit: () => this.exit(),
         pointerMode: () => this.pointerMode(),
       },
-      widgetsFrom(script?.dataset),
+      widgets,
     );
     this.markers = new MaskMarkers(this.ui.overlayLayer, this.policy);
     this.beacon = new SessionBeacon(`cobrowse:live:${this.server.origin}`, (elsewhere) => {
@@ -111,6 +115,16 @@ class CobrowseClient {
     });
     this.followPath();
     this.siteCheck = this.checkSite();
+    if (widgets.has("webchat")) {
+      const webchat = new WebChat({
+        servers: this.servers,
+        ready: this.siteCheck,
+        startCobrowse: (chat) => this.start(chat),
+        cobrowseLive: () => this.current !== null || this.starting !== null,
+      });
+      this.webchat = webchat;
+      for (const event of ["sessionStarted", "sessionEnded"]) this.events.on(event, () => webchat.cobrowseChanged());
+    }
     this.siteCheck.then(
       () => {
         this.ui.showReady(this.beacon.elsewhere());
@@ -134,12 +148,16 @@ class CobrowseClient {
     this.events.off(event, handler);
   }
 
-  /** Start a co-browse session; resolves with {id, state} once the server gave it an ID. */
-  start(): Promise<SessionInfo> {
+  /**
+   * Start a co-browse session; resolves with {id, state} once the server gave it an
+   * ID. With `chat` (the WebChat's Co-browse button), the session is bound to that
+   * chat and its agent is asked inside the chat to join.
+   */
+  start(chat: ChatCredentials | null = null): Promise<SessionInfo> {
     if (this.current) return Promise.resolve({ ...this.current });
     if (this.starting) return this.starting;
     this.starting = this.siteCheck
-      .then(() => this.open())
+      .then(() => this.open(null, chat))
       .finally(() => {
         this.starting = null;
       });
@@ -204,13 +222,19 @@ class CobrowseClient {
    * Open the socket and either start a new session or resume this tab's session
    * (the previous page of the tab, or this page before its connection dropped).
    */
-  private open(resume: StoredSession | null = null): Promise<SessionInfo> {
+  private open(resume: StoredSession | null = null, chat: ChatCredentials | null = null): Promise<SessionInfo> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(socketUrl("/ws/customer", this.servers[this.serverIndex]));
       this.socket = socket;
       let settled = false;
       socket.addEventListener("open", () =>
-        this.send(resume ? { v: 1, t: "resume", id: resume.id, token: resume.token } : { v: 1, t: "start" }),
+        this.send(
+          resume
+            ? { v: 1, t: "resume", id: resume.id, token: resume.token }
+            : chat
+              ? { v: 1, t: "start", chat: chat.id, token: chat.token }
+              : { v: 1, t: "start" },
+        ),
       );
       socket.addEventListener("message", (message) => {
         const frame = parseFrame<ToCustomer>(message.data);

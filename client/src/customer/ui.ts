@@ -27,6 +27,7 @@ const STYLE = `
 @keyframes ripple { from { transform: scale(.3); opacity: 1; } to { transform: scale(1.6); opacity: 0; } }
 .widget { position: fixed; right: 20px; bottom: 20px; z-index: 2147483647; pointer-events: auto;
   font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1b1b1f; }
+.widget.aside { right: auto; left: 20px; }
 .launch, .panel button { font: inherit; cursor: pointer; border: 0; border-radius: 999px; }
 .launch { background: #7b2ff7; color: #fff; padding: 10px 18px; font-weight: 600;
   box-shadow: 0 4px 14px rgba(0,0,0,.2); }
@@ -76,12 +77,20 @@ export class CustomerUI {
     return this.layer;
   }
 
+  /**
+   * `widgets`: the built-in widgets of the page (widgets.ts). With any of them there
+   * is a widget area for the session panel (ID, state, Exit) and the write-mode
+   * prompt; `cobrowse` adds the Co-browse button while no session is live, `callus`
+   * the CallUs card; with `webchat` the widget sits bottom left, leaving bottom right
+   * to the chat.
+   */
   constructor(
     private readonly actions: UIActions,
     widgets: ReadonlySet<WidgetName>,
   ) {
     this.launcher = widgets.has("cobrowse");
     this.callUs = widgets.has("callus") ? new CallUs(() => this.actions.start()) : null;
+    const aside = widgets.has("webchat");
     const host = document.createElement("cobrowse-ui");
     host.setAttribute("data-cobrowse-ui", "");
     host.style.cssText = "position:fixed;top:0;left:0;width:0;height:0;overflow:visible;z-index:2147483647;";
@@ -93,7 +102,7 @@ export class CustomerUI {
     this.pointer.innerHTML = `${ARROW}<span>Agent</span>`;
     this.layer.appendChild(this.pointer);
     root.append(style, this.layer);
-    this.widget = widgets.size > 0 ? el("div", "widget") : null;
+    this.widget = widgets.size > 0 ? el("div", aside ? "widget aside" : "widget") : null;
     if (this.widget) {
       this.widget.setAttribute("role", "region");
       this.widget.setAttribute("aria-label", "Co-browse");
@@ -110,6 +119,11 @@ export class CustomerUI {
   /** Ready to start; `elsewhere` is the ID of a session live in another tab, if any. */
   showReady(elsewhere: string | null = null): void {
     if (!this.widget) return;
+    if (!this.launcher && !this.callUs) {
+      // Sessions start from the WebChat: nothing to show until one is live.
+      this.widget.replaceChildren();
+      return;
+    }
     if (!elsewhere) {
       const ready = el("div", "ready");
       if (this.callUs) ready.appendChild(this.callUs.card());

@@ -1,10 +1,11 @@
 // Which built-in widgets the page shows, from the script tag (PRODUCT.md P3, §10):
 //   data-widgets="callus"            the CallUs widget only
 //   data-widgets="cobrowse callus"   the Co-browse launcher and CallUs
+//   data-widgets="webchat"           the WebChat (its Co-browse button starts sessions)
 //   (no data-widgets)                the Co-browse launcher, as before
 //   data-ui="none"                   no built-in widget at all, whatever data-widgets says
 
-export const WIDGET_NAMES = ["cobrowse", "callus"] as const;
+export const WIDGET_NAMES = ["cobrowse", "callus", "webchat"] as const;
 export type WidgetName = (typeof WIDGET_NAMES)[number];
 
 const DEFAULT_WIDGETS: readonly WidgetName[] = ["cobrowse"];

@@ -83,6 +83,57 @@ export interface ErrorFrame {
   text: string;
 }
 
+/** A web chat message, as both sides see it. `session` is set on a co-browse request. */
+export interface ChatMessage {
+  id: number;
+  sender: "customer" | "agent" | "system";
+  author: string | null;
+  text: string;
+  session: string | null;
+  at: string;
+}
+
+/** A web chat, as the agent console lists it. */
+export interface ChatSummary {
+  id: string;
+  site: string | null;
+  customer: string | null;
+  agent: string | null;
+  state: "open" | "ended";
+  at: string;
+}
+
+export interface ChatMessageFrame {
+  v: 1;
+  t: "chat_message";
+  id: string;
+  message: ChatMessage;
+}
+
+export interface ChatEndedFrame {
+  v: 1;
+  t: "chat_ended";
+  id: string;
+  by: "customer" | "agent" | "system";
+  text: string;
+}
+
+/** What the server sends on the customer's chat socket (/ws/chat). */
+export type ToChatCustomer =
+  | {
+      v: 1;
+      t: "chat";
+      id: string;
+      state: "queued" | "active" | "ended";
+      agent: string | null;
+      messages: ChatMessage[];
+      token?: string | null;
+    }
+  | { v: 1; t: "chat_accepted"; id: string; agent: string }
+  | ChatMessageFrame
+  | ChatEndedFrame
+  | ErrorFrame;
+
 export type ToCustomer =
   | { v: 1; t: "session"; session: SessionInfo; resume?: string | null }
   | { v: 1; t: "restrictions"; restrictions: import("../customer/restrictions").SiteRestrictions }
@@ -102,6 +153,10 @@ export type ToAgent =
   | { v: 1; t: "write_declined"; text: string }
   | { v: 1; t: "customer_away" }
   | { v: 1; t: "customer_back" }
+  | { v: 1; t: "chats"; queue: ChatSummary[]; mine: ChatSummary[] }
+  | { v: 1; t: "chat_history"; chat: ChatSummary; messages: ChatMessage[] }
+  | ChatMessageFrame
+  | ChatEndedFrame
   | ModeFrame
   | RefusedFrame
   | StreamFrame

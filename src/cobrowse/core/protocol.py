@@ -40,8 +40,17 @@ class _Message(msgspec.Struct, tag_field="t", forbid_unknown_fields=True):
 # From the customer's page ---------------------------------------------------------
 
 
+ChatId = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+ChatToken = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+ChatText = Annotated[str, msgspec.Meta(max_length=2000)]
+
+
 class Start(_Message, tag="start"):
-    """Start a new co-browse session."""
+    """Start a new co-browse session; with ``chat`` and ``token`` (the web chat's
+    Co-browse button), a session bound to that chat."""
+
+    chat: ChatId | None = None
+    token: ChatToken | None = None
 
 
 class Resume(_Message, tag="resume"):
@@ -128,11 +137,76 @@ class Act(_Message, tag="act"):
     url: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
 
 
+# The agent console's web chat frames -----------------------------------------------
+
+
+class ChatList(_Message, tag="chat_list"):
+    """Ask for the waiting queue and the agent's own open chats (polled)."""
+
+
+class ChatAccept(_Message, tag="chat_accept"):
+    id: ChatId
+
+
+class ChatOpen(_Message, tag="chat_open"):
+    """Ask for a chat's messages (the agent's own chats only)."""
+
+    id: ChatId
+
+
+class ChatReply(_Message, tag="chat_reply"):
+    id: ChatId
+    text: ChatText
+
+
+class AgentChatEnd(_Message, tag="chat_end"):
+    id: ChatId
+
+
+# The customer's chat socket (/ws/chat) ---------------------------------------------
+
+
+class ChatStart(_Message, tag="chat_start"):
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    text: ChatText | None = None
+
+
+class ChatResume(_Message, tag="chat_resume"):
+    """The tab's next page (or the same page reconnecting) takes the chat over."""
+
+    id: ChatId
+    token: ChatToken
+
+
+class ChatSay(_Message, tag="chat_say"):
+    text: ChatText
+
+
+class CustomerChatEnd(_Message, tag="chat_end"):
+    pass
+
+
+ChatCustomerMessage = ChatStart | ChatResume | ChatSay | CustomerChatEnd
+
 CustomerMessage = Start | Resume | Stream | Pointer | Exit | PointerMode | WriteAnswer | Refused
-AgentMessage = Join | Pointer | Click | Exit | PointerMode | RequestWrite | Act
+AgentMessage = (
+    Join
+    | Pointer
+    | Click
+    | Exit
+    | PointerMode
+    | RequestWrite
+    | Act
+    | ChatList
+    | ChatAccept
+    | ChatOpen
+    | ChatReply
+    | AgentChatEnd
+)
 
 _customer_decoder: msgspec.json.Decoder[CustomerMessage] = msgspec.json.Decoder(CustomerMessage)
 _agent_decoder: msgspec.json.Decoder[AgentMessage] = msgspec.json.Decoder(AgentMessage)
+_chat_decoder: msgspec.json.Decoder[ChatCustomerMessage] = msgspec.json.Decoder(ChatCustomerMessage)
 
 
 class BadMessage(Exception):
@@ -157,6 +231,10 @@ def decode_customer(frame: str | bytes) -> CustomerMessage:
 
 def decode_agent(frame: str | bytes) -> AgentMessage:
     return _decode(_agent_decoder, frame, "agent")
+
+
+def decode_chat(frame: str | bytes) -> ChatCustomerMessage:
+    return _decode(_chat_decoder, frame, "chat")
 
 
 # From the server ------------------------------------------------------------------
@@ -232,8 +310,71 @@ class ErrorNotice(_Message, tag="error"):
     text: str
 
 
+# The web chat, from the server ------------------------------------------------------
+
+WireMessage = dict[str, object]
+"""A chat message as both sides see it: id, sender, author, text, session, at."""
+WireChat = dict[str, object]
+"""A chat as the console lists it: id, site, customer, agent, state, at."""
+
+
+class ChatNotice(_Message, tag="chat"):
+    """To the customer: the chat it started or resumed, with its messages.
+
+    ``token`` only when the chat starts: the tab keeps it to resume the chat and to
+    start a co-browse session bound to it.
+    """
+
+    id: str
+    state: Literal["queued", "active", "ended"]
+    agent: str | None
+    messages: list[WireMessage]
+    token: str | None = None
+    text: str | None = None
+
+
+class ChatAccepted(_Message, tag="chat_accepted"):
+    """To the customer: an agent accepted the chat."""
+
+    id: str
+    agent: str
+
+
+class ChatMessageNotice(_Message, tag="chat_message"):
+    id: str
+    message: WireMessage
+
+
+class ChatEnded(_Message, tag="chat_ended"):
+    """The chat ended; ``by`` is "customer" or "agent", ``text`` says it in words."""
+
+    id: str
+    by: str
+    text: str
+
+
+class ChatsNotice(_Message, tag="chats"):
+    """To the console: the waiting queue and the agent's own open chats."""
+
+    queue: list[WireChat]
+    mine: list[WireChat]
+
+
+class ChatHistoryNotice(_Message, tag="chat_history"):
+    """To the console: one of the agent's chats and its messages."""
+
+    chat: WireChat
+    messages: list[WireMessage]
+
+
 ServerMessage = (
-    SessionStarted
+    ChatNotice
+    | ChatAccepted
+    | ChatMessageNotice
+    | ChatEnded
+    | ChatsNotice
+    | ChatHistoryNotice
+    | SessionStarted
     | AgentJoinedNotice
     | SnapshotRequest
     | Hello

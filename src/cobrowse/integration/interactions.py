@@ -28,6 +28,13 @@ class InteractionEndListener(Protocol):
     async def interaction_ended(self, interaction_id: str, session_ids: list[str]) -> None: ...
 
 
+class InteractionClosedListener(Protocol):
+    """Told once when an interaction ends, whoever ended it and however (the web chat,
+    which tells both sides of a chat in words)."""
+
+    async def interaction_closed(self, interaction: Interaction, ended_by: str) -> None: ...
+
+
 class EventEmitter(Protocol):
     async def emit(self, event_type: str, data: dict[str, object]) -> None: ...
 
@@ -43,6 +50,8 @@ class InteractionLifecycle:
         self._webhooks = webhooks
         # Kept by reference: listeners added after construction are told too.
         self._end_listeners = end_listeners
+        self.closed_listeners: list[InteractionClosedListener] = []
+        """Told once when an interaction ends (after its sessions and the webhook)."""
 
     async def create(
         self,
@@ -82,6 +91,11 @@ class InteractionLifecycle:
                 WebhookEvent.INTERACTION_ENDED,
                 {"interaction": ending.interaction.to_json(), "cobrowse": report.to_json()},
             )
+            for listener in list(self.closed_listeners):
+                try:
+                    await listener.interaction_closed(ending.interaction, ended_by)
+                except Exception:  # the interaction has ended whatever a listener does
+                    log.exception("a listener of ended interactions failed")
         return ending, report
 
     async def _end_sessions(self, interaction_id: str, session_ids: list[str]) -> None:

@@ -375,6 +375,11 @@ class LiveSessions:
         for session_id in session_ids:
             await self._apply(session_id, InteractionEnds(), "server")
 
+    async def to_console(self, agent_id: str, frame: str) -> None:
+        """Send a frame to the agent's console, on whatever node it is open (the web
+        chat's messages); dropped when the agent has no console open."""
+        await self._send(_console_target(agent_id), FRAME, frame)
+
     # Both -------------------------------------------------------------------------
 
     async def exit(self, session_id: str, role: Role, actor: str) -> None:
@@ -384,7 +389,12 @@ class LiveSessions:
         """Carry out, for a party connected here, what a node routed to it."""
         role, _, key = target.partition(":")
         if role == "k":
-            if kind == REPLACED and (console := self._consoles.get(key)) is not None:
+            console = self._consoles.get(key)
+            if console is None:
+                return
+            if kind == FRAME:  # a chat frame for the agent, from another node
+                await console.send(payload)
+            elif kind == REPLACED:
                 self._let_console_go(key)
                 await console.close(protocol.CLOSE_REPLACED, "This agent opened another console.")
             return

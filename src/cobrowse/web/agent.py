@@ -10,9 +10,11 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cobrowse.core import protocol
+from cobrowse.core.chat import ChatRefused
 from cobrowse.core.origins import normalize_origin
 from cobrowse.core.session import Refusal, Role
 from cobrowse.live.sessions import Peer, describe
+from cobrowse.web.chat import agent_chat_frame
 from cobrowse.web.pages import console_page
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.security import CONSOLE_CSP, is_same_origin
@@ -57,7 +59,8 @@ async def _refuse_other_sites(services: Services, agent_id: str, url: str) -> No
 
 async def _handle_agent_frame(services: Services, agent_id: str, peer: Peer, frame: str) -> None:
     live = services.live
-    match protocol.decode_agent(frame):
+    message = protocol.decode_agent(frame)
+    match message:
         case protocol.Pointer() | protocol.Click():
             await live.agent_frame(agent_id, frame)
         case protocol.Act(a="navigate", nav="url", url=url):
@@ -76,6 +79,14 @@ async def _handle_agent_frame(services: Services, agent_id: str, peer: Peer, fra
         case protocol.Exit():
             own = await live.own_session(agent_id)
             await live.exit(own.id, Role.AGENT, agent_id)
+        case (
+            protocol.ChatList()
+            | protocol.ChatAccept()
+            | protocol.ChatOpen()
+            | protocol.ChatReply()
+            | protocol.AgentChatEnd()
+        ):
+            await agent_chat_frame(services, agent_id, peer, message)
 
 
 async def agent_socket(socket: WebSocket) -> None:
@@ -100,7 +111,7 @@ async def agent_socket(socket: WebSocket) -> None:
         async for frame in text_frames(socket):
             try:
                 await _handle_agent_frame(services, agent_id, peer, frame)
-            except Refusal as refusal:
+            except (Refusal, ChatRefused) as refusal:
                 await peer.send(protocol.error(refusal.code, refusal.text))
     except protocol.BadMessage as problem:
         await peer.send(protocol.error("bad_message", str(problem)))

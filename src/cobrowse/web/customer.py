@@ -12,6 +12,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from cobrowse.core import protocol
+from cobrowse.core.chat import ChatRefused
 from cobrowse.core.resource_hosts import ResourcePolicy
 from cobrowse.core.session import Refusal, Role, Session
 from cobrowse.core.stream_filter import StreamFilter
@@ -150,6 +151,28 @@ async def _resume(
         return None
 
 
+async def _start(
+    services: Services, site_name: str, message: protocol.Start, peer: WebSocketPeer
+) -> Session | None:
+    """A new session; with a chat (the web chat's Co-browse button), bound to that
+    chat, whose agent is asked to join inside the chat. None when refused (the page
+    was told why)."""
+    if message.chat is None:
+        return await services.live.start(site_name, peer)
+    webchat = services.webchat
+    try:
+        chat = await webchat.cobrowse_allowed(site_name, message.chat, message.token or "")
+    except ChatRefused as refusal:
+        await peer.send(protocol.error(refusal.code, refusal.text))
+        await peer.close(protocol.CLOSE_ENDED, refusal.code)
+        return None
+    session = await services.live.start(site_name, peer, interaction_id=chat.id)
+    if await services.live.state.get(session.id) is None:
+        return None  # the chat ended meanwhile, and its session with it
+    await webchat.cobrowse_requested(chat, session.id)
+    return session
+
+
 async def customer_socket(socket: WebSocket) -> None:
     services = services_of(socket.app)
     origin = socket.headers.get("origin", "")
@@ -170,7 +193,9 @@ async def customer_socket(socket: WebSocket) -> None:
                 if session is not None:
                     raise protocol.BadMessage("This socket already has a session.")
                 if isinstance(message, protocol.Start):
-                    session = await live.start(site.name, peer)
+                    session = await _start(services, site.name, message, peer)
+                    if session is None:
+                        return
                 else:
                     session = await _resume(live, site.name, message, peer)
                     if session is None:

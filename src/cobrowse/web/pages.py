@@ -55,7 +55,8 @@ def console_page(username: str) -> str:
         _HEAD.format(title="cobrowse agent console")
         + '<body class="console">\n'
         + _topbar("Agent console", username, "/agent/sign-out")
-        + """<main>
+        + """<div class="desk">
+<main>
 <section class="controls">
 <form id="join-form" class="join" autocomplete="off">
 <label for="session-id">Session ID</label>
@@ -95,6 +96,14 @@ def console_page(username: str) -> str:
 <div id="stage" class="stage"></div>
 </div>
 </main>
+<section id="chats" class="chats" aria-label="Chats">
+<h2>Chats</h2>
+<h3 id="chat-queue-heading">Waiting</h3>
+<ul id="chat-queue" class="chat-queue" aria-labelledby="chat-queue-heading"></ul>
+<p id="chat-queue-empty" class="empty">No chats waiting.</p>
+<div id="my-chats" class="my-chats"></div>
+</section>
+</div>
 <script src="/static/dist/agent.js" defer></script>
 </body>
 </html>

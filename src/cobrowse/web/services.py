@@ -12,11 +12,13 @@ from cobrowse.config import Settings
 from cobrowse.core.session import Timeouts
 from cobrowse.integration.binding import InteractionBinding
 from cobrowse.integration.interactions import InteractionEndListener, InteractionLifecycle
+from cobrowse.integration.webchat import WebChat
 from cobrowse.integration.webhooks import (
     DeliveryPolicy,
     WebhookDeliveryWorker,
     WebhookDispatcher,
 )
+from cobrowse.live.chat_hub import ChatHub
 from cobrowse.live.fanout import RedisFanout
 from cobrowse.live.redis_state import RedisState
 from cobrowse.live.sessions import LiveSessions
@@ -24,6 +26,7 @@ from cobrowse.live.state import MemoryState
 from cobrowse.proxy.service import ResourceProxy, build_resource_proxy
 from cobrowse.store.api_keys import ApiKeyStore
 from cobrowse.store.audit import AuditLog
+from cobrowse.store.chats import ChatStore
 from cobrowse.store.db import Database
 from cobrowse.store.history import SessionHistory
 from cobrowse.store.interactions import InteractionStore
@@ -54,6 +57,8 @@ class Services:
     """Where every event for webhook subscribers goes: ``emit(event_type, data)``."""
     webhook_worker: WebhookDeliveryWorker
     resources: ResourceProxy
+    webchat: WebChat
+    """The built-in web chat; its hub's ``deliver`` is what the fan-out calls."""
     interaction_end_listeners: list[InteractionEndListener] = field(default_factory=list)
     """Told when an interaction ends while sessions bound to it are live (the live
     layer, which ends them)."""
@@ -71,6 +76,11 @@ class Services:
         bindings = InteractionBinding(interactions, settings.require_interaction)
         live = _live_sessions(settings, audit, history, webhook_dispatcher, bindings)
         interaction_end_listeners: list[InteractionEndListener] = [live]
+        lifecycle = InteractionLifecycle(
+            interactions, webhook_dispatcher, interaction_end_listeners
+        )
+        webchat = WebChat(ChatStore(db), lifecycle, ChatHub(live), audit)
+        lifecycle.closed_listeners.append(webchat)
         return cls(
             settings=settings,
             db=db,
@@ -82,14 +92,13 @@ class Services:
             api_keys=ApiKeyStore(db),
             history=history,
             interactions=interactions,
-            interaction_lifecycle=InteractionLifecycle(
-                interactions, webhook_dispatcher, interaction_end_listeners
-            ),
+            interaction_lifecycle=lifecycle,
             webhooks=webhooks,
             webhook_dispatcher=webhook_dispatcher,
             webhook_worker=webhook_worker,
             interaction_end_listeners=interaction_end_listeners,
             resources=build_resource_proxy(settings, sites.resource_policy),
+            webchat=webchat,
         )
 
 

@@ -1,7 +1,7 @@
 """Support phone numbers per site, for the CallUs widget.
 
 Revision ID: 0007
-Revises: 0005 (to be re-chained after 0006 when branches merge)
+Revises: 0006
 Create Date: 2026-11-25
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
