@@ -41,6 +41,8 @@ const RECONNECT_DELAYS_MS = [200, 400, 800, 1600, 3200, 6400, 10000];
 interface StoredSession {
   id: string;
   token: string;
+  /** Started from the WebChat: the agent joins from the chat, no ID to read out. */
+  chat?: boolean;
 }
 
 /**
@@ -106,6 +108,8 @@ class CobrowseClient {
         start: () => void this.start().catch(() => undefined),
         exit: () => this.exit(),
         pointerMode: () => this.pointerMode(),
+        chat: () => this.webchat?.open(),
+        cobrowseFromChat: () => this.webchat?.cobrowse(),
       },
       widgets,
     );
@@ -121,8 +125,10 @@ class CobrowseClient {
         ready: this.siteCheck,
         startCobrowse: (chat) => this.start(chat),
         cobrowseLive: () => this.current !== null || this.starting !== null,
+        launcher: !widgets.has("channelselector"),
       });
       this.webchat = webchat;
+      webchat.onChange(() => this.ui.offerCobrowse(webchat.chatState === "active"));
       for (const event of ["sessionStarted", "sessionEnded"]) this.events.on(event, () => webchat.cobrowseChanged());
     }
     this.siteCheck.then(
@@ -227,6 +233,7 @@ class CobrowseClient {
       const socket = new WebSocket(socketUrl("/ws/customer", this.servers[this.serverIndex]));
       this.socket = socket;
       let settled = false;
+      const viaChat = resume ? resume.chat === true : chat !== null;
       socket.addEventListener("open", () =>
         this.send(
           resume
@@ -242,7 +249,7 @@ class CobrowseClient {
         if (frame.t === "session" && !settled) {
           settled = true;
           this.reconnects = 0;
-          this.began(frame.session, frame.resume ?? null);
+          this.began(frame.session, frame.resume ?? null, viaChat);
           resolve({ ...frame.session });
           return;
         }
@@ -282,9 +289,10 @@ class CobrowseClient {
   }
 
   /** A session began on this page: new, or carried over from the tab's previous page. */
-  private began(session: SessionInfo, resumeToken: string | null): void {
+  private began(session: SessionInfo, resumeToken: string | null, viaChat: boolean): void {
     this.current = { ...session };
-    if (resumeToken) this.remember({ id: session.id, token: resumeToken });
+    if (resumeToken) this.remember({ id: session.id, token: resumeToken, chat: viaChat });
+    this.ui.sessionViaChat(viaChat);
     this.ui.showSession(this.current);
     this.markers.show();
     this.beacon.shine(session.id);

@@ -6,6 +6,7 @@
 
 import type { SessionInfo } from "../shared/protocol";
 import { CALLUS_STYLE, CallUs, type SupportPhone } from "./callus";
+import { CHANNELS_STYLE, ChannelSelector } from "./channels";
 import type { WidgetName } from "./widgets";
 
 const STYLE = `
@@ -49,7 +50,8 @@ const STYLE = `
 .notice button { margin-left: 8px; background: none; border: 0; color: #7b2ff7; cursor: pointer; font: inherit; }
 .ready { display: flex; flex-direction: column; align-items: flex-end; gap: 10px; }
 [hidden] { display: none !important; }
-${CALLUS_STYLE}`;
+${CALLUS_STYLE}
+${CHANNELS_STYLE}`;
 
 const ARROW = `<svg width="22" height="22" viewBox="0 0 22 22" aria-hidden="true">
 <path d="M2 1 L2 18 L7 13.5 L10.5 21 L13.5 19.7 L10 12.3 L17 12.3 Z" fill="#7b2ff7" stroke="#fff" stroke-width="1.5"/></svg>`;
@@ -58,6 +60,10 @@ export interface UIActions {
   start(): void;
   exit(): void;
   pointerMode(): void;
+  /** Open the WebChat (the ChannelSelector's "Chat"). */
+  chat?(): void;
+  /** Start a session bound to the open chat (the ChannelSelector's "Co-browse"). */
+  cobrowseFromChat?(): void;
 }
 
 export function formatSessionId(id: string): string {
@@ -70,6 +76,8 @@ export class CustomerUI {
   private readonly widget: HTMLElement | null;
   private readonly launcher: boolean;
   private readonly callUs: CallUs | null;
+  private readonly selector: ChannelSelector | null;
+  private viaChat = false;
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** The full-page layer (no pointer events) where pointers and markers are drawn. */
@@ -89,7 +97,15 @@ export class CustomerUI {
     widgets: ReadonlySet<WidgetName>,
   ) {
     this.launcher = widgets.has("cobrowse");
-    this.callUs = widgets.has("callus") ? new CallUs(() => this.actions.start()) : null;
+    const selector = widgets.has("channelselector");
+    this.callUs = widgets.has("callus") || selector ? new CallUs(() => this.actions.start()) : null;
+    this.selector =
+      selector && this.callUs
+        ? new ChannelSelector(
+            { chat: () => this.actions.chat?.(), cobrowse: () => this.actions.cobrowseFromChat?.() },
+            this.callUs,
+          )
+        : null;
     const aside = widgets.has("webchat");
     const host = document.createElement("cobrowse-ui");
     host.setAttribute("data-cobrowse-ui", "");
@@ -124,6 +140,10 @@ export class CustomerUI {
       this.widget.replaceChildren();
       return;
     }
+    if (!elsewhere && this.selector) {
+      this.replaceWidget(this.selector.element());
+      return;
+    }
     if (!elsewhere) {
       const ready = el("div", "ready");
       if (this.callUs) ready.appendChild(this.callUs.card());
@@ -144,6 +164,17 @@ export class CustomerUI {
       `Co-browse session ${formatSessionId(elsewhere)} is live in another tab of this site; ` +
       "the agent sees that tab, not this one.";
     this.replaceWidget(notice);
+  }
+
+  /** Co-browse is a ChannelSelector choice only while a chat with an agent is open. */
+  offerCobrowse(offered: boolean): void {
+    this.selector?.offerCobrowse(offered);
+  }
+
+  /** Whether the live session started from the chat (its agent joins from there: no
+   * ID to read out on the phone). */
+  sessionViaChat(viaChat: boolean): void {
+    this.viaChat = viaChat;
   }
 
   showSession(session: SessionInfo): void {
@@ -177,7 +208,7 @@ export class CustomerUI {
     exit.setAttribute("aria-label", "Exit co-browse session");
     exit.addEventListener("click", () => this.actions.exit());
     panel.append(text, exit);
-    this.replaceWidget(this.callUs ? this.callUs.dialog(panel) : panel);
+    this.replaceWidget(this.callUs && !this.viaChat ? this.callUs.dialog(panel) : panel);
   }
 
   /** Ask the customer whether the agent may act on the page (M2). */

@@ -244,7 +244,9 @@ export class WebChat {
     this.render();
   }
 
-  private cobrowse(): void {
+  /** Start a co-browse session bound to this chat (its Co-browse button, or the
+   * ChannelSelector's); only once an agent has accepted the chat. */
+  cobrowse(): void {
     const stored = this.stored();
     if (!stored || this.state !== "active") return;
     this.cobrowseButton.disabled = true;

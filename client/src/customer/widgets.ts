@@ -2,10 +2,12 @@
 //   data-widgets="callus"            the CallUs widget only
 //   data-widgets="cobrowse callus"   the Co-browse launcher and CallUs
 //   data-widgets="webchat"           the WebChat (its Co-browse button starts sessions)
+//   data-widgets="channelselector"   "Contact us": chat, call (CallUs) or co-browse (while
+//                                    a chat with an agent is open); brings the WebChat
 //   (no data-widgets)                the Co-browse launcher, as before
 //   data-ui="none"                   no built-in widget at all, whatever data-widgets says
 
-export const WIDGET_NAMES = ["cobrowse", "callus", "webchat"] as const;
+export const WIDGET_NAMES = ["cobrowse", "callus", "webchat", "channelselector"] as const;
 export type WidgetName = (typeof WIDGET_NAMES)[number];
 
 const DEFAULT_WIDGETS: readonly WidgetName[] = ["cobrowse"];
@@ -22,7 +24,10 @@ export function widgetsFrom(dataset: DOMStringMap | undefined): ReadonlySet<Widg
   for (const name of named) {
     const lower = name.toLowerCase();
     if (isWidgetName(lower)) widgets.add(lower);
-    else console.warn(`cobrowse: ignoring unknown widget "${name}" in data-widgets (known: ${WIDGET_NAMES.join(", ")}).`);
+    else
+      console.warn(`cobrowse: ignoring unknown widget "${name}" in data-widgets (known: ${WIDGET_NAMES.join(", ")}).`);
   }
+  // The selector's "Chat" opens the WebChat (without a launcher of its own).
+  if (widgets.has("channelselector")) widgets.add("webchat");
   return widgets;
 }

@@ -12,7 +12,7 @@ import uvicorn
 from cobrowse.app import create_app
 from cobrowse.config import Settings
 from cobrowse.core.restrictions import Rule, SiteRestrictions
-from cobrowse.demo.website import create_site_app
+from cobrowse.demo.website import DEMO_WIDGETS, create_site_app
 from cobrowse.server import uvicorn_config
 from cobrowse.store.sites import SiteError
 from cobrowse.store.users import UserRole
@@ -35,6 +35,7 @@ async def run_demo(settings: Settings, site_port: int) -> None:
     except SiteError as exc:
         raise click.ClickException(f"cannot register the sample website: {exc}") from None
     await _show_off_restrictions(services)
+    await _give_a_phone_number(services)
     passwords = {DEMO_AGENT: secrets.token_urlsafe(9), DEMO_ADMIN: secrets.token_urlsafe(9)}
     await services.users.add(DEMO_AGENT, UserRole.AGENT, passwords[DEMO_AGENT])
     await services.users.add(DEMO_ADMIN, UserRole.ADMIN, passwords[DEMO_ADMIN])
@@ -45,7 +46,7 @@ async def run_demo(settings: Settings, site_port: int) -> None:
     )
     website = uvicorn.Server(
         uvicorn.Config(
-            create_site_app(cobrowse_url),
+            create_site_app(cobrowse_url, widgets=DEMO_WIDGETS),
             host=settings.host,
             port=site_port,
             log_config=None,
@@ -75,6 +76,17 @@ async def _show_off_restrictions(services: Services) -> None:
         await services.restrictions.put(DEMO_SITE, DEMO_RESTRICTIONS)
 
 
+DEMO_PHONE = "+1 555 0100"
+"""A fictional number (555-01xx is reserved for fiction) for the CallUs card."""
+
+
+async def _give_a_phone_number(services: Services) -> None:
+    """The sample site's support number, unless an administrator already set some."""
+    site = await services.sites.site(DEMO_SITE)
+    if site is not None and not site.phones:
+        await services.sites.change_phones(DEMO_SITE, add=[DEMO_PHONE], label="Support (demo)")
+
+
 async def _banner(
     server: uvicorn.Server,
     website: uvicorn.Server,
@@ -97,8 +109,14 @@ async def _banner(
                 f"  Admin sign-in:                  username {DEMO_ADMIN}   "
                 f"password {passwords[DEMO_ADMIN]}",
                 "",
-                'On the website press "Co-browse" and read the nine-digit session ID;',
-                "in another browser window sign in to the console and join with that ID.",
+                "Sign in to the agent console in one browser window and open the website in",
+                'another. On the website, "Contact us" offers:',
+                "  Chat: write to the agent; the console lists the chat: Accept it and reply.",
+                '    In the chat (or under "Contact us") press Co-browse: the agent joins',
+                "    from the chat with one click. Ending the chat ends co-browse too.",
+                '  Call: a phone number and "Browse with you". Pretend you called: in the',
+                '    console press "Incoming call", then join with the ID the website shows.',
+                '    "End call" in the console ends co-browse too.',
                 "The admin console lists the live session, can end it, and shows the history.",
                 "On the checkout page the password, card and e-mail fields are hidden from",
                 'the agent, and only the customer can press "Place order".',
