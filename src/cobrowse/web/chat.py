@@ -18,6 +18,7 @@ from cobrowse.core import protocol
 from cobrowse.core.chat import ChatRefused, MessageRate
 from cobrowse.live.sessions import Peer
 from cobrowse.store.chats import Chat
+from cobrowse.web.customer import accept_from_site
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.services import Services, services_of
 
@@ -29,13 +30,9 @@ MAX_CHAT_FRAME_CHARACTERS = 8192
 
 async def chat_socket(socket: WebSocket) -> None:
     services = services_of(socket.app)
-    origin = socket.headers.get("origin", "")
-    site = await services.sites.site_for_origin(origin) if origin else None
+    site = await accept_from_site(socket, services, "chat")
     if site is None:
-        log.warning("chat socket refused", extra={"origin": origin[:200]})
-        await socket.close(code=protocol.CLOSE_FORBIDDEN_ORIGIN)  # before accept: HTTP 403
         return
-    await socket.accept()
     webchat = services.webchat
     peer = WebSocketPeer(socket)
     chat: Chat | None = None

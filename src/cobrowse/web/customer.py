@@ -18,6 +18,7 @@ from cobrowse.core.session import Refusal, Role, Session
 from cobrowse.core.stream_filter import StreamFilter
 from cobrowse.live.sessions import LiveSessions, describe
 from cobrowse.proxy.reach import ProxyReach
+from cobrowse.store.sites import SiteRecord
 from cobrowse.web.peers import WebSocketPeer, text_frames
 from cobrowse.web.services import STATIC_DIST, Services, services_of
 
@@ -173,15 +174,24 @@ async def _start(
     return session
 
 
-async def customer_socket(socket: WebSocket) -> None:
-    services = services_of(socket.app)
+async def accept_from_site(socket: WebSocket, services: Services, kind: str) -> SiteRecord | None:
+    """Accept a socket of a registered site's page (its Origin says which site); any
+    other origin is refused before the handshake completes (HTTP 403)."""
     origin = socket.headers.get("origin", "")
     site = await services.sites.site_for_origin(origin) if origin else None
     if site is None:
-        log.warning("customer socket refused", extra={"origin": origin[:200]})
-        await socket.close(code=protocol.CLOSE_FORBIDDEN_ORIGIN)  # before accept: HTTP 403
-        return
+        log.warning(f"{kind} socket refused", extra={"origin": origin[:200]})
+        await socket.close(code=protocol.CLOSE_FORBIDDEN_ORIGIN)
+        return None
     await socket.accept()
+    return site
+
+
+async def customer_socket(socket: WebSocket) -> None:
+    services = services_of(socket.app)
+    site = await accept_from_site(socket, services, "customer")
+    if site is None:
+        return
     peer = WebSocketPeer(socket)
     live = services.live
     session: Session | None = None
