@@ -241,12 +241,19 @@ async def test_customer_ending_the_chat_ends_its_cobrowse_session(
         assert console_ended["reason"] == "interaction_ended"
         told = await next_of(agent, "chat_ended")
         assert told["text"] == "The customer ended the chat."
-        audited = await audit_where(
-            deployment, AuditEvent.kind.in_(["chat_accepted", "chat_ended"])
-        )
-        mine = [
-            (kind, actor) for kind, actor, detail in audited if detail == {"interaction": chat_id}
-        ]
+        # The end is audited once it is done, which is after both sides were told.
+        for _ in range(50):
+            audited = await audit_where(
+                deployment, AuditEvent.kind.in_(["chat_accepted", "chat_ended"])
+            )
+            mine = [
+                (kind, actor)
+                for kind, actor, detail in audited
+                if detail == {"interaction": chat_id}
+            ]
+            if len(mine) == 2:
+                break
+            await asyncio.sleep(0.1)
         assert mine[0][0] == "chat_accepted"
         assert mine[1:] == [("chat_ended", "customer")]
 
