@@ -14,7 +14,8 @@ export const CHANNELS_STYLE = `
 .channels .choice { font: inherit; cursor: pointer; border: 0; border-radius: 999px; padding: 8px 14px;
   font-weight: 600; background: #ececf4; color: #1b1b1f; text-align: left; }
 .channels .choice.cobrowse { background: #7b2ff7; color: #fff; }
-.channels .back, .channels .close { font: inherit; cursor: pointer; border: 0; background: none; color: #7b2ff7; padding: 2px 0; }
+.channels .back { font: inherit; cursor: pointer; border: 0; background: #fff; color: #7b2ff7; padding: 4px 12px;
+  border-radius: 999px; box-shadow: 0 2px 8px rgba(0,0,0,.18); }
 `;
 
 type View = "closed" | "choosing" | "calling";
