@@ -26,11 +26,11 @@ from cobrowse.core.ids import SESSION_ID_PATTERN
 from cobrowse.core.session import END_REASON_TEXT, EndReason, Mode, Session, SessionState
 from cobrowse.store.users import Account, UserRole
 from cobrowse.web.api import json_app
-from cobrowse.web.api_base import ApiError
+from cobrowse.web.api_base import ApiError, ServicesDep
 from cobrowse.web.history_search import HistoryFilters, SessionRecord, history_filters
 from cobrowse.web.pages import admin_console_page, admin_refused_page
-from cobrowse.web.security import ADMIN_CSP, is_same_origin
-from cobrowse.web.services import Services, services_of
+from cobrowse.web.security import ADMIN_CSP
+from cobrowse.web.services import Services
 from cobrowse.web.sign_in import ConsoleSignIn
 
 log = logging.getLogger("cobrowse.admin")
@@ -100,30 +100,10 @@ def _moment(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-async def _services(request: Request) -> Services:
-    return services_of(request.app)
-
-
-async def _signed_in_admin(request: Request) -> Account:
-    account = await SIGN_IN.account(request)
-    if account is None:
-        raise ApiError(401, "unauthorized", "Sign in to the admin console again.")
-    if not SIGN_IN.permits(account):
-        raise ApiError(403, "forbidden", SIGN_IN.refusal)
-    return account
-
-
-async def _from_the_console(request: Request) -> None:
-    """A change is made only from the console's own page (no cross-site request forgery)."""
-    if not is_same_origin(request.headers):
-        raise ApiError(403, "cross_site", "Only the admin console's own page can do this.")
-
-
-ServicesDep = Annotated[Services, Depends(_services)]
-Admin = Annotated[Account, Depends(_signed_in_admin)]
+Admin = Annotated[Account, Depends(SIGN_IN.signed_in)]
 SessionId = Annotated[str, Path(pattern=SESSION_ID_PATTERN.pattern)]
 
-router = APIRouter(dependencies=[Depends(_signed_in_admin)])
+router = APIRouter(dependencies=[Depends(SIGN_IN.signed_in)])
 
 
 @router.get("/live")
@@ -133,7 +113,7 @@ async def live_sessions(services: ServicesDep) -> LiveOverview:
     return LiveOverview(sessions=[LiveSession.of(session, now) for session in sessions])
 
 
-@router.post("/live/{session_id}/end", dependencies=[Depends(_from_the_console)])
+@router.post("/live/{session_id}/end", dependencies=[Depends(SIGN_IN.from_its_page)])
 async def end_session(session_id: SessionId, admin: Admin, services: ServicesDep) -> SessionEnded:
     """End a live session for both parties; the end is audited with the admin as actor."""
     if not await services.live.force_end(session_id, admin.username):

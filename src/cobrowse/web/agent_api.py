@@ -13,7 +13,7 @@ import logging
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Depends, FastAPI, Path
 from pydantic import BaseModel, Field
 
 from cobrowse.core.interactions import (
@@ -25,9 +25,8 @@ from cobrowse.store.interactions import Interaction, InvalidInteraction, Unknown
 from cobrowse.store.users import Account
 from cobrowse.web.agent import SIGN_IN
 from cobrowse.web.api import json_app
-from cobrowse.web.api_base import ApiError
-from cobrowse.web.security import is_same_origin
-from cobrowse.web.services import Services, services_of
+from cobrowse.web.api_base import ApiError, ServicesDep
+from cobrowse.web.services import Services
 
 log = logging.getLogger("cobrowse.agent")
 
@@ -70,27 +69,9 @@ class EndedInteraction(BaseModel):
     already_ended: bool
 
 
-async def _services(request: Request) -> Services:
-    return services_of(request.app)
-
-
-async def _signed_in_agent(request: Request) -> Account:
-    account = await SIGN_IN.account(request)
-    if account is None:
-        raise ApiError(401, "unauthorized", "Sign in to the agent console again.")
-    return account
-
-
-async def _from_the_console(request: Request) -> None:
-    """A change is made only from the console's own page (no cross-site request forgery)."""
-    if not is_same_origin(request.headers):
-        raise ApiError(403, "cross_site", "Only the agent console's own page can do this.")
-
-
-ServicesDep = Annotated[Services, Depends(_services)]
-Agent = Annotated[Account, Depends(_signed_in_agent)]
+Agent = Annotated[Account, Depends(SIGN_IN.signed_in)]
 InteractionId = Annotated[str, Path(max_length=64)]
-router = APIRouter(dependencies=[Depends(_signed_in_agent)])
+router = APIRouter(dependencies=[Depends(SIGN_IN.signed_in)])
 
 
 @router.get("/interactions")
@@ -99,7 +80,7 @@ async def open_interactions(agent: Agent, services: ServicesDep) -> OpenInteract
     return OpenInteractions(interactions=[OpenInteraction.of(item) for item in mine])
 
 
-@router.post("/calls", status_code=201, dependencies=[Depends(_from_the_console)])
+@router.post("/calls", status_code=201, dependencies=[Depends(SIGN_IN.from_its_page)])
 async def incoming_call(call: IncomingCall, agent: Agent, services: ServicesDep) -> OpenInteraction:
     """Register the call the agent just took, so co-browse can be bound to it."""
     try:
@@ -111,7 +92,7 @@ async def incoming_call(call: IncomingCall, agent: Agent, services: ServicesDep)
     return OpenInteraction.of(created)
 
 
-@router.post("/interactions/{interaction_id}/end", dependencies=[Depends(_from_the_console)])
+@router.post("/interactions/{interaction_id}/end", dependencies=[Depends(SIGN_IN.from_its_page)])
 async def end_interaction(
     interaction_id: InteractionId, agent: Agent, services: ServicesDep
 ) -> EndedInteraction:

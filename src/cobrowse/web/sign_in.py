@@ -18,6 +18,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from cobrowse.store.users import Account, UserRole
+from cobrowse.web.api_base import ApiError
 from cobrowse.web.pages import sign_in_page
 from cobrowse.web.security import is_same_origin
 from cobrowse.web.services import services_of
@@ -54,6 +55,26 @@ class ConsoleSignIn:
 
     def permits(self, account: Account) -> bool:
         return self.role is None or account.role is self.role
+
+    # The console's JSON endpoints (FastAPI dependencies) -----------------------------
+
+    async def signed_in(self, request: Request) -> Account:
+        """The account a console fetch is made with: 401 when signed out, 403 when its
+        role may not use this console."""
+        account = await self.account(request)
+        if account is None:
+            raise ApiError(401, "unauthorized", f"Sign in to the {self.title.lower()} again.")
+        if not self.permits(account):
+            raise ApiError(403, "forbidden", self.refusal)
+        return account
+
+    async def from_its_page(self, request: Request) -> None:
+        """A change is made only from the console's own page (no cross-site request
+        forgery)."""
+        if not is_same_origin(request.headers):
+            raise ApiError(
+                403, "cross_site", f"Only the {self.title.lower()}'s own page can do this."
+            )
 
     async def account(self, connection: HTTPConnection) -> Account | None:
         """The account signed in with this console's cookie, whatever its role."""
