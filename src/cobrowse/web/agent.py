@@ -16,7 +16,7 @@ from cobrowse.core.session import Refusal, Role
 from cobrowse.live.sessions import Peer, describe
 from cobrowse.web.chat import agent_chat_frame
 from cobrowse.web.pages import console_page
-from cobrowse.web.peers import WebSocketPeer, text_frames
+from cobrowse.web.peers import WebSocketPeer, refuse_bad_message, text_frames
 from cobrowse.web.security import CONSOLE_CSP, is_same_origin
 from cobrowse.web.services import Services, services_of
 from cobrowse.web.sign_in import ConsoleSignIn
@@ -114,8 +114,7 @@ async def agent_socket(socket: WebSocket) -> None:
             except (Refusal, ChatRefused) as refusal:
                 await peer.send(protocol.error(refusal.code, refusal.text))
     except protocol.BadMessage as problem:
-        await peer.send(protocol.error("bad_message", str(problem)))
-        await peer.close(protocol.CLOSE_BAD_MESSAGE, str(problem))
+        await refuse_bad_message(peer, problem)
     except WebSocketDisconnect:
         pass
     finally:

@@ -19,7 +19,7 @@ from cobrowse.core.chat import ChatRefused, MessageRate
 from cobrowse.live.sessions import Peer
 from cobrowse.store.chats import Chat
 from cobrowse.web.customer import accept_from_site
-from cobrowse.web.peers import WebSocketPeer, text_frames
+from cobrowse.web.peers import WebSocketPeer, refuse_bad_message, text_frames
 from cobrowse.web.services import Services, services_of
 
 log = logging.getLogger("cobrowse.chat")
@@ -79,8 +79,7 @@ async def chat_socket(socket: WebSocket) -> None:
             except ChatRefused as refusal:
                 await peer.send(protocol.error(refusal.code, refusal.text))
     except protocol.BadMessage as problem:
-        await peer.send(protocol.error("bad_message", str(problem)))
-        await peer.close(protocol.CLOSE_BAD_MESSAGE, str(problem))
+        await refuse_bad_message(peer, problem)
     except WebSocketDisconnect:
         pass
     finally:

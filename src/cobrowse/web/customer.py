@@ -19,7 +19,7 @@ from cobrowse.core.stream_filter import StreamFilter
 from cobrowse.live.sessions import LiveSessions, describe
 from cobrowse.proxy.reach import ProxyReach
 from cobrowse.store.sites import SiteRecord
-from cobrowse.web.peers import WebSocketPeer, text_frames
+from cobrowse.web.peers import WebSocketPeer, refuse_bad_message, text_frames
 from cobrowse.web.services import STATIC_DIST, Services, services_of
 
 log = logging.getLogger("cobrowse.customer")
@@ -225,8 +225,7 @@ async def customer_socket(socket: WebSocket) -> None:
             except Refusal as refusal:
                 await peer.send(protocol.error(refusal.code, refusal.text))
     except protocol.BadMessage as problem:
-        await peer.send(protocol.error("bad_message", str(problem)))
-        await peer.close(protocol.CLOSE_BAD_MESSAGE, str(problem))
+        await refuse_bad_message(peer, problem)
     except WebSocketDisconnect:
         pass
     finally:

@@ -45,3 +45,9 @@ class WebSocketPeer:
             await self._socket.close(code=code, reason=reason[:120])
         except (RuntimeError, OSError, WebSocketDisconnect):
             return
+
+
+async def refuse_bad_message(peer: WebSocketPeer, problem: protocol.BadMessage) -> None:
+    """A frame broke the protocol: say what was wrong, then close the socket (4400)."""
+    await peer.send(protocol.error("bad_message", str(problem)))
+    await peer.close(protocol.CLOSE_BAD_MESSAGE, str(problem))
