@@ -227,18 +227,10 @@ def sites_resources(
     config_file: Path | None,
 ) -> None:
     """Show, or change, where the resource proxy may fetch a site's page resources from."""
-    settings = _settings(config_file)
-    changing = bool(adding or removing) or allow_private_addresses is not None
 
-    async def change(db: Database) -> SiteRecord:
-        store = SiteStore(db)
-        if not changing:
-            found = await store.site(name)
-            if found is None:
-                raise UnknownSite(name)
-            return found
+    async def change(store: SiteStore, audit: AuditLog) -> SiteRecord:
         site = await store.change_resources(name, adding, removing, allow_private_addresses)
-        await AuditLog(db).record(
+        await audit.record(
             "site_resources_changed",
             "cli",
             site=name,
@@ -248,12 +240,8 @@ def sites_resources(
         )
         return site
 
-    try:
-        site = _with_database(settings, change)
-    except UnknownSite as exc:
-        raise click.ClickException(f"{exc} (cobrowse sites add registers one)") from None
-    except SiteError as exc:
-        raise click.ClickException(str(exc)) from None
+    changing = bool(adding or removing) or allow_private_addresses is not None
+    site = _show_or_change_site(config_file, name, change if changing else None)
     click.echo(
         "\n".join(
             (
@@ -299,17 +287,10 @@ def sites_phones(
     config_file: Path | None,
 ) -> None:
     """Show, or change, the support phone numbers of a site's CallUs widget."""
-    settings = _settings(config_file)
 
-    async def change(db: Database) -> SiteRecord:
-        store = SiteStore(db)
-        if not (adding or removing or label is not None):
-            found = await store.site(name)
-            if found is None:
-                raise UnknownSite(name)
-            return found
+    async def change(store: SiteStore, audit: AuditLog) -> SiteRecord:
         site = await store.change_phones(name, adding, removing, label)
-        await AuditLog(db).record(
+        await audit.record(
             "site_phones_changed",
             "cli",
             site=name,
@@ -318,12 +299,8 @@ def sites_phones(
         )
         return site
 
-    try:
-        site = _with_database(settings, change)
-    except UnknownSite as exc:
-        raise click.ClickException(f"{exc} (cobrowse sites add registers one)") from None
-    except SiteError as exc:
-        raise click.ClickException(str(exc)) from None
+    changing = bool(adding or removing) or label is not None
+    site = _show_or_change_site(config_file, name, change if changing else None)
     lines = [f"site {site.name}: support phone numbers"]
     lines += [
         f"  {phone.number}" + (f" ({phone.label})" if phone.label else "") for phone in site.phones
@@ -331,6 +308,32 @@ def sites_phones(
     if not site.phones:
         lines.append("  none")
     click.echo("\n".join(lines))
+
+
+def _show_or_change_site(
+    config_file: Path | None,
+    name: str,
+    change: Callable[[SiteStore, AuditLog], Awaitable[SiteRecord]] | None,
+) -> SiteRecord:
+    """The site as it is (``change`` None) or once changed; store errors become the
+    command's message."""
+    settings = _settings(config_file)
+
+    async def run(db: Database) -> SiteRecord:
+        store = SiteStore(db)
+        if change is not None:
+            return await change(store, AuditLog(db))
+        found = await store.site(name)
+        if found is None:
+            raise UnknownSite(name)
+        return found
+
+    try:
+        return _with_database(settings, run)
+    except UnknownSite as exc:
+        raise click.ClickException(f"{exc} (cobrowse sites add registers one)") from None
+    except SiteError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _private_addresses_line(site: SiteRecord) -> str:
