@@ -10,11 +10,11 @@ from playwright.sync_api import FrameLocator, Page, WebSocket, expect
 from tests.support import AGENT_PASSWORD, Deployment
 
 
-def submit_sign_in(page: Page, url: str, username: str) -> None:
+def submit_sign_in(page: Page, url: str, username: str, password: str = AGENT_PASSWORD) -> None:
     """Fill in and send the sign-in form of the console at ``url``."""
     page.goto(url)
     page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_label("Password").fill(AGENT_PASSWORD)
+    page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import join, mirror
+from tests.e2e.helpers import join, mirror, submit_sign_in
 from tests.support import free_port
 
 pytestmark = pytest.mark.e2e
@@ -82,10 +82,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
 
 
 def sign_in_to_demo(agent: Page, demo: Demo) -> None:
-    agent.goto(demo.console)
-    agent.get_by_role("textbox", name="Username").fill("agent")
-    agent.get_by_label("Password").fill(demo.agent_password)
-    agent.get_by_role("button", name="Sign in").click()
+    submit_sign_in(agent, demo.console, "agent", demo.agent_password)
     expect(agent.get_by_role("status")).to_have_text(re.compile("Ready|Back in"))
 
 
